@@ -1,0 +1,160 @@
+import { z } from 'zod';
+import { DEFAULT_QUEUE_PREFIX, isValidQueuePrefix } from './queues';
+
+/*
+ * Every app reads its settings from environment variables through one zod object, so a
+ * misconfigured deployment fails at start-up with ALL of its mistakes listed at once,
+ * instead of one per restart.
+ */
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+export interface ConfigProblem {
+  /** The environment variable at fault. */
+  readonly variable: string;
+  /** What is wrong with it, including what was given. */
+  readonly message: string;
+}
+
+/** Its message has one line per bad variable: `NAME: what is wrong (got "value")`. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+
+  constructor(readonly problems: readonly ConfigProblem[]) {
+    super(problems.map((problem) => `${problem.variable}: ${problem.message}`).join('\n'));
+  }
+}
+
+/** Passwords in connection URLs must not end up in start-up logs. */
+function displayValue(value: string): string {
+  return JSON.stringify(value.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/?#@:]*:)[^/?#@]*@/i, '$1***@'));
+}
+
+/**
+ * Validates the variables named by `schema`'s keys. An empty variable counts as unset
+ * (`FOO=` in a compose file or a shell usually means "not configured"), so defaults apply.
+ */
+export function loadConfig<S extends z.ZodObject>(schema: S, env: Env = process.env): z.output<S> {
+  const values: Record<string, string | undefined> = {};
+  for (const name of Object.keys(schema.shape)) {
+    values[name] = env[name] === '' ? undefined : env[name];
+  }
+  const result = schema.safeParse(values);
+  if (result.success) return result.data;
+
+  const messagesByVariable = new Map<string, string[]>();
+  for (const issue of result.error.issues) {
+    const variable = String(issue.path[0] ?? '(environment)');
+    const unset = values[variable] === undefined && issue.code === 'invalid_type';
+    const messages = messagesByVariable.get(variable) ?? [];
+    messages.push(unset ? 'required' : issue.message);
+    messagesByVariable.set(variable, messages);
+  }
+  throw new ConfigError(
+    [...messagesByVariable].map(([variable, messages]) => {
+      const value = values[variable];
+      const got = value === undefined ? 'not set' : `got ${displayValue(value)}`;
+      return { variable, message: `${messages.join('; ')} (${got})` };
+    }),
+  );
+}
+
+// ---- field builders ------------------------------------------------------------------
+
+/**
+ * A variable that is converted from text; `convert` returns undefined when the text is not
+ * `expected`. Defaults are checked here, so a bad default fails where it is written.
+ */
+function envField<T>(expected: string, convert: (raw: string) => T | undefined, defaultValue: T) {
+  if (convert(String(defaultValue)) === undefined) {
+    throw new RangeError(`default ${JSON.stringify(defaultValue)} is not ${expected}`);
+  }
+  return z
+    .string()
+    .optional()
+    .transform((raw, ctx): T => {
+      if (raw === undefined) return defaultValue;
+      const value = convert(raw);
+      if (value === undefined) {
+        ctx.issues.push({ code: 'custom', message: `must be ${expected}`, input: raw });
+        return z.NEVER;
+      }
+      return value;
+    });
+}
+
+function integerIn(min: number, max: number): (raw: string) => number | undefined {
+  return (raw) => {
+    const text = raw.trim();
+    if (!/^[0-9]+$/.test(text)) return undefined;
+    const value = Number(text);
+    return value >= min && value <= max ? value : undefined;
+  };
+}
+
+function urlWithProtocol(protocols: readonly string[]): (raw: string) => string | undefined {
+  return (raw) => {
+    const text = raw.trim();
+    try {
+      return protocols.includes(new URL(text).protocol) ? text : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+}
+
+export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
+export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/mailbeacon';
+export const DEFAULT_LOG_LEVEL = 'info';
+/** pino's levels; `silent` turns logging off. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** rediss:// is Redis over TLS. */
+export function redisUrl(defaultUrl: string = DEFAULT_REDIS_URL) {
+  return envField('a redis:// or rediss:// URL', urlWithProtocol(['redis:', 'rediss:']), defaultUrl);
+}
+
+/** The host may be empty, as in `postgres:///mailbeacon?host=/var/run/postgresql` (Unix socket). */
+export function databaseUrl(defaultUrl: string = DEFAULT_DATABASE_URL) {
+  return envField('a postgres:// or postgresql:// URL', urlWithProtocol(['postgres:', 'postgresql:']), defaultUrl);
+}
+
+export function port(defaultPort: number) {
+  return envField('an integer from 1 to 65535', integerIn(1, 65535), defaultPort);
+}
+
+export function positiveInt(defaultValue: number) {
+  return envField('a positive integer', integerIn(1, Number.MAX_SAFE_INTEGER), defaultValue);
+}
+
+/** A Map, not an object literal, so `constructor` or `__proto__` are not booleans. */
+const BOOLEAN_WORDS: ReadonlyMap<string, boolean> = new Map([
+  ['true', true], ['1', true], ['yes', true],
+  ['false', false], ['0', false], ['no', false],
+]);
+
+export function boolean(defaultValue: boolean) {
+  return envField(
+    'one of true, false, 1, 0, yes, no',
+    (raw) => BOOLEAN_WORDS.get(raw.trim().toLowerCase()),
+    defaultValue,
+  );
+}
+
+/** A BullMQ prefix: `:` separates its key parts, so it may not appear; `{mb}` (a cluster hash tag) is fine. */
+export function queuePrefix(defaultPrefix: string = DEFAULT_QUEUE_PREFIX) {
+  return envField(
+    "a key prefix without ':' (e.g. mailbeacon, or {mb} for Redis Cluster)",
+    (raw) => (isValidQueuePrefix(raw) ? raw : undefined),
+    defaultPrefix,
+  );
+}
+
+export function logLevel(defaultLevel: LogLevel = DEFAULT_LOG_LEVEL) {
+  return envField(
+    `one of ${LOG_LEVELS.join(', ')}`,
+    (raw): LogLevel | undefined => LOG_LEVELS.find((level) => level === raw.trim().toLowerCase()),
+    defaultLevel,
+  );
+}

@@ -1,0 +1,51 @@
+export { QUEUE_NAMES, DEFAULT_QUEUE_PREFIX, isValidQueuePrefix, jobIdForMessage, jobIdForEvent } from './queues';
+export type { QueueName } from './queues';
+
+export {
+  InvalidPayloadError,
+  outboundMessageJobSchema,
+  outboundReadyJobSchema,
+  trackedMessageEventSchema,
+  openEventSchema,
+  clickEventSchema,
+  trackingEventSchema,
+  parseOutboundMessageJob,
+  parseOutboundReadyJob,
+  parseTrackingEvent,
+} from './payloads';
+export type {
+  PayloadIssue,
+  OutboundMessageJob,
+  OutboundReadyJob,
+  TrackedMessageEvent,
+  OpenEvent,
+  ClickEvent,
+  TrackingEvent,
+  TrackingEventType,
+} from './payloads';
+
+export {
+  loadConfig,
+  ConfigError,
+  redisUrl,
+  databaseUrl,
+  port,
+  positiveInt,
+  boolean,
+  queuePrefix,
+  logLevel,
+  DEFAULT_REDIS_URL,
+  DEFAULT_DATABASE_URL,
+  DEFAULT_LOG_LEVEL,
+  LOG_LEVELS,
+} from './config';
+export type { Env, ConfigProblem, LogLevel } from './config';
+
+export {
+  signingKeysFromEnv,
+  SECRET_VARIABLE,
+  PREVIOUS_SECRETS_VARIABLE,
+  DEVELOPMENT_SECRET,
+  DEVELOPMENT_KEY_WARNING,
+} from './signing-config';
+export type { SigningKeys } from './signing-config';

@@ -1,0 +1,136 @@
+import { isHttpDestination, MESSAGE_TOKEN_PATTERN, SERVER_TOKEN_PATTERN } from '@mailbeacon/links';
+import { z } from 'zod';
+
+/*
+ * Everything that crosses a queue is validated on the way in: producers and consumers are
+ * deployed separately, so a job can outlive the code that wrote it. Unknown keys are
+ * stripped rather than rejected, so a producer may add fields before consumers know them.
+ */
+
+export interface PayloadIssue {
+  /** e.g. `links[0].url`, or `(root)` when the payload itself is wrong. */
+  readonly path: string;
+  readonly message: string;
+}
+
+export class InvalidPayloadError extends Error {
+  override readonly name = 'InvalidPayloadError';
+
+  constructor(
+    readonly payload: string,
+    readonly issues: readonly PayloadIssue[],
+  ) {
+    super(`invalid ${payload}: ${issues.map((issue) => `${issue.path}: ${issue.message}`).join('; ')}`);
+  }
+}
+
+function formatPath(path: readonly PropertyKey[]): string {
+  if (path.length === 0) return '(root)';
+  return path
+    .map((key, i) => (typeof key === 'number' ? `[${key}]` : `${i === 0 ? '' : '.'}${String(key)}`))
+    .join('');
+}
+
+function parseWith<S extends z.ZodType>(payload: string, schema: S, data: unknown): z.output<S> {
+  const result = schema.safeParse(data);
+  if (result.success) return result.data;
+  throw new InvalidPayloadError(
+    payload,
+    result.error.issues.map((issue) => ({ path: formatPath(issue.path), message: issue.message })),
+  );
+}
+
+// ---- shared fields -------------------------------------------------------------------
+
+/** 998 is the RFC 5322 line limit, the longest a Message-ID header can be. */
+const messageId = z.string().min(1).max(998);
+const serverToken = z.string().regex(SERVER_TOKEN_PATTERN, 'must be a server token (1-64 of A-Z a-z 0-9 _ -)');
+const messageToken = z.string().regex(MESSAGE_TOKEN_PATTERN, 'must be a message token (16-64 of A-Z a-z 0-9 _ -)');
+/** Raw RFC 5322 messages travel as base64 so 8-bit and binary content survives JSON. */
+const rawMessage = z.base64('must be base64 (the raw RFC 5322 message)').min(1, 'must not be empty');
+const trackingDomain = z.hostname('must be a hostname');
+/** Any RFC 4122 / 9562 UUID, including v7 (time-ordered ids suit the events table). */
+const eventId = z.uuid('must be a UUID');
+const timestamp = z.iso.datetime({ offset: true, error: 'must be an ISO 8601 timestamp' });
+const linkIndex = z.number().int().nonnegative();
+/** The same rule the signer and the tracker apply: only http(s) destinations are ever tracked. */
+const httpUrl = z.string().refine(isHttpDestination, 'must be an absolute http(s) URL');
+
+// ---- jobs ----------------------------------------------------------------------------
+
+/** What a mail platform hands over for tracking (queue `outbound-messages`). */
+export const outboundMessageJobSchema = z.object({
+  messageId,
+  server: serverToken,
+  raw: rawMessage,
+  /** Host for tracking URLs; the rewriter's default applies when absent. */
+  trackingDomain: trackingDomain.optional(),
+  recipient: z.string().optional(),
+  tag: z.string().optional(),
+});
+export type OutboundMessageJob = z.infer<typeof outboundMessageJobSchema>;
+export function parseOutboundMessageJob(data: unknown): OutboundMessageJob {
+  return parseWith('OutboundMessageJob', outboundMessageJobSchema, data);
+}
+
+/** The rewritten message, ready to send (queue `outbound-ready`). */
+export const outboundReadyJobSchema = z.object({
+  messageId,
+  messageToken,
+  raw: rawMessage,
+  /** What was instrumented; null when the message went out untouched. */
+  tracked: z.object({ links: z.number().int().nonnegative(), pixel: z.boolean() }).nullable(),
+  /** Why tracking was skipped, for logs and support. */
+  skipped: z.string().optional(),
+});
+export type OutboundReadyJob = z.infer<typeof outboundReadyJobSchema>;
+export function parseOutboundReadyJob(data: unknown): OutboundReadyJob {
+  return parseWith('OutboundReadyJob', outboundReadyJobSchema, data);
+}
+
+// ---- tracking events (queue `tracking-events`) ---------------------------------------
+
+/** Emitted by the rewriter: lets the aggregator map a message token back to the platform's message. */
+export const trackedMessageEventSchema = z.object({
+  type: z.literal('message'),
+  id: eventId,
+  messageToken,
+  server: serverToken,
+  platformMessageId: messageId,
+  recipient: z.string().optional(),
+  tag: z.string().optional(),
+  trackingDomain,
+  links: z.array(z.object({ index: linkIndex, url: httpUrl })),
+  pixel: z.boolean(),
+  at: timestamp,
+});
+
+/** Fields the tracker records for every hit, whatever was hit. */
+const hitFields = {
+  id: eventId,
+  server: serverToken,
+  messageToken,
+  at: timestamp,
+  ip: z.string().nullable(),
+  userAgent: z.string().nullable(),
+  /** HEAD hits are usually link scanners; kept so the aggregator can tell. */
+  method: z.enum(['GET', 'HEAD']),
+  /** Name of a known image proxy or scanner when detected (e.g. Apple MPP). */
+  proxy: z.string().optional(),
+};
+
+export const openEventSchema = z.object({ type: z.literal('open'), ...hitFields });
+
+export const clickEventSchema = z.object({ type: z.literal('click'), ...hitFields, linkIndex, url: httpUrl });
+
+export const trackingEventSchema = z.discriminatedUnion('type', [trackedMessageEventSchema, openEventSchema, clickEventSchema]);
+
+export type TrackedMessageEvent = z.infer<typeof trackedMessageEventSchema>;
+export type OpenEvent = z.infer<typeof openEventSchema>;
+export type ClickEvent = z.infer<typeof clickEventSchema>;
+export type TrackingEvent = z.infer<typeof trackingEventSchema>;
+export type TrackingEventType = TrackingEvent['type'];
+
+export function parseTrackingEvent(data: unknown): TrackingEvent {
+  return parseWith('TrackingEvent', trackingEventSchema, data);
+}

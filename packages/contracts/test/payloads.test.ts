@@ -1,0 +1,186 @@
+import {
+  InvalidPayloadError,
+  parseOutboundMessageJob,
+  parseOutboundReadyJob,
+  parseTrackingEvent,
+  type ClickEvent,
+  type OpenEvent,
+  type OutboundMessageJob,
+  type OutboundReadyJob,
+  type TrackedMessageEvent,
+} from '@mailbeacon/contracts';
+
+const raw = Buffer.from('From: a@example.com\r\nTo: b@example.com\r\nSubject: hi\r\n\r\nhello\r\n').toString('base64');
+const messageToken = 'AbCdEfGhIjKlMnOp_-12';
+const at = '2025-01-02T03:04:05.678Z';
+
+/** Runs `parse` expecting failure and returns the error, so tests can look at its fields. */
+function failure(parse: () => unknown): InvalidPayloadError {
+  try {
+    parse();
+  } catch (error) {
+    expect(error).toBeInstanceOf(InvalidPayloadError);
+    return error as InvalidPayloadError;
+  }
+  throw new Error('expected the payload to be rejected');
+}
+
+describe('OutboundMessageJob', () => {
+  const job: OutboundMessageJob = {
+    messageId: '<a1@mail.example.com>',
+    server: 'srv_1-A',
+    raw,
+    trackingDomain: 'click.example.com',
+    recipient: 'b@example.com',
+    tag: 'welcome',
+  };
+
+  it('accepts a full and a minimal job', () => {
+    expect(parseOutboundMessageJob(job)).toEqual(job);
+    const minimal = { messageId: 'x', server: 's', raw };
+    expect(parseOutboundMessageJob(minimal)).toEqual(minimal);
+  });
+
+  it('strips unknown keys so producers can add fields first', () => {
+    expect(parseOutboundMessageJob({ ...job, addedLater: 1 })).toEqual(job);
+  });
+
+  it.each([
+    ['messageId', { messageId: '' }],
+    ['messageId', { messageId: 'x'.repeat(999) }],
+    ['server', { server: 'has space' }],
+    ['server', { server: 'x'.repeat(65) }],
+    ['raw', { raw: 'not base64!' }],
+    ['raw', { raw: '' }],
+    ['trackingDomain', { trackingDomain: 'https://click.example.com' }],
+    ['recipient', { recipient: 42 }],
+    ['tag', { tag: null }],
+  ])('names %s when it is invalid', (field, change) => {
+    const error = failure(() => parseOutboundMessageJob({ ...job, ...change }));
+    expect(error.issues.map((issue) => issue.path)).toEqual([field]);
+    expect(error.message).toContain(`${field}: `);
+    expect(error.message).toMatch(/^invalid OutboundMessageJob: /);
+  });
+
+  it('names every bad field at once', () => {
+    const error = failure(() => parseOutboundMessageJob({ server: 'a b', raw: '@@' }));
+    expect(error.issues.map((issue) => issue.path).sort()).toEqual(['messageId', 'raw', 'server']);
+  });
+
+  it('rejects a payload that is not an object', () => {
+    expect(failure(() => parseOutboundMessageJob(null)).issues[0].path).toBe('(root)');
+    expect(failure(() => parseOutboundMessageJob('{}')).message).toContain('(root)');
+  });
+});
+
+describe('OutboundReadyJob', () => {
+  const job: OutboundReadyJob = { messageId: '<a1@x>', messageToken, raw, tracked: { links: 3, pixel: true } };
+
+  it('accepts tracked and untracked messages', () => {
+    expect(parseOutboundReadyJob(job)).toEqual(job);
+    const skipped = { ...job, tracked: null, skipped: 'no html part' };
+    expect(parseOutboundReadyJob(skipped)).toEqual(skipped);
+  });
+
+  it.each([
+    ['messageToken', { messageToken: 'short' }],
+    ['raw', { raw: 'a b c' }],
+    ['tracked', { tracked: undefined }],
+    ['tracked.links', { tracked: { links: -1, pixel: true } }],
+    ['tracked.links', { tracked: { links: 1.5, pixel: true } }],
+    ['tracked.pixel', { tracked: { links: 1, pixel: 'yes' } }],
+    ['skipped', { skipped: 1 }],
+  ])('names %s when it is invalid', (field, change) => {
+    const error = failure(() => parseOutboundReadyJob({ ...job, ...change }));
+    expect(error.issues.map((issue) => issue.path)).toEqual([field]);
+    expect(error.message).toContain(`${field}: `);
+  });
+});
+
+describe('tracking events', () => {
+  const messageEvent: TrackedMessageEvent = {
+    type: 'message',
+    id: '01890a5d-ac96-774b-bcce-b302099a8057',
+    messageToken,
+    server: 'srv',
+    platformMessageId: '<a1@x>',
+    recipient: 'b@example.com',
+    tag: 'welcome',
+    trackingDomain: 'click.example.com',
+    links: [
+      { index: 0, url: 'https://example.com/a' },
+      { index: 1, url: 'http://example.com/b?c=d' },
+    ],
+    pixel: true,
+    at,
+  };
+  const openEvent: OpenEvent = {
+    type: 'open',
+    id: '6f1c1c52-3b7e-4c1a-9d0e-2b5f8f6e2a11',
+    server: 'srv',
+    messageToken,
+    at,
+    ip: '203.0.113.7',
+    userAgent: 'Mozilla/5.0',
+    method: 'GET',
+    proxy: 'apple-mpp',
+  };
+  const clickEvent: ClickEvent = {
+    ...openEvent,
+    type: 'click',
+    id: '6f1c1c52-3b7e-1c1a-8d0e-2b5f8f6e2a11',
+    ip: null,
+    userAgent: null,
+    method: 'HEAD',
+    linkIndex: 1,
+    url: 'http://example.com/b?c=d',
+  };
+
+  it('accepts each event type and narrows on `type`', () => {
+    expect(parseTrackingEvent(messageEvent)).toEqual(messageEvent);
+    expect(parseTrackingEvent(openEvent)).toEqual(openEvent);
+    const click = parseTrackingEvent(clickEvent);
+    expect(click).toEqual(clickEvent);
+    if (click.type !== 'click') throw new Error('expected a click');
+    expect(click.linkIndex).toBe(1);
+  });
+
+  it('accepts timestamps with an offset', () => {
+    expect(parseTrackingEvent({ ...openEvent, at: '2025-01-02T05:04:05+02:00' }).at).toBe('2025-01-02T05:04:05+02:00');
+  });
+
+  it('names the discriminator when the type is unknown or missing', () => {
+    expect(failure(() => parseTrackingEvent({ ...openEvent, type: 'bounce' })).issues[0].path).toBe('type');
+    const { type: _type, ...untyped } = openEvent;
+    expect(failure(() => parseTrackingEvent(untyped)).message).toContain('type: ');
+  });
+
+  it.each([
+    ['id', { ...openEvent, id: 'not-a-uuid' }],
+    ['at', { ...openEvent, at: '2025-01-02' }],
+    ['at', { ...openEvent, at: 'yesterday' }],
+    ['method', { ...openEvent, method: 'POST' }],
+    ['ip', { ...openEvent, ip: undefined }],
+    ['userAgent', { ...openEvent, userAgent: 7 }],
+    ['messageToken', { ...openEvent, messageToken: 'bad token with spaces' }],
+    ['server', { ...openEvent, server: 'a/b' }],
+    ['linkIndex', { ...clickEvent, linkIndex: -1 }],
+    ['url', { ...clickEvent, url: 'javascript:alert(1)' }],
+    ['links[1].url', { ...messageEvent, links: [messageEvent.links[0], { index: 1, url: 'ftp://example.com' }] }],
+    ['links[0].index', { ...messageEvent, links: [{ index: 'zero', url: 'https://example.com' }] }],
+    ['trackingDomain', { ...messageEvent, trackingDomain: undefined }],
+    ['platformMessageId', { ...messageEvent, platformMessageId: '' }],
+    ['pixel', { ...messageEvent, pixel: 'true' }],
+  ])('names %s when it is invalid', (field, event) => {
+    const error = failure(() => parseTrackingEvent(event));
+    expect(error.issues.map((issue) => issue.path)).toEqual([field]);
+    expect(error.message).toContain(`${field}: `);
+    expect(error.message).toMatch(/^invalid TrackingEvent: /);
+  });
+
+  it('does not accept click fields as an open (and vice versa)', () => {
+    const { linkIndex: _linkIndex, ...clickWithoutLink } = clickEvent;
+    expect(failure(() => parseTrackingEvent(clickWithoutLink)).issues[0].path).toBe('linkIndex');
+    expect(parseTrackingEvent({ ...clickEvent, type: 'open' })).not.toHaveProperty('url');
+  });
+});
