@@ -1,0 +1,110 @@
+import { keyRing, InvalidSecretError } from '../src/key-ring';
+import { newMessageToken } from '../src/message-token';
+import { signLink, signPixel, verifyLink, verifyPixel, SignLinkError } from '../src/tracking-url';
+
+const keys = keyRing('current-secret-0123456789');
+const host = { host: 'click.example.com' };
+const link = { server: 'srv_1', messageToken: 'Q2xpY2tUb2tlbjEyMzQ1Ng', linkIndex: 3, url: 'https://shop.example/a?b=1&c=%20d#frag' };
+
+function segments(url: string): string[] {
+  return new URL(url).pathname.split('/').slice(1);
+}
+function withSegment(url: string, i: number, value: string): string {
+  const parts = segments(url);
+  parts[i] = value;
+  return `https://click.example.com/${parts.join('/')}`;
+}
+
+describe('signLink / verifyLink', () => {
+  const signed = signLink(keys, host, link);
+
+  test('a signed link verifies to exactly its fields', () => {
+    expect(signed.startsWith('https://click.example.com/c/')).toBe(true);
+    expect(verifyLink(keys, signed)).toEqual({ ok: true, value: { ...link, keyId: keys.current.id } });
+  });
+
+  test('uses only URL-safe characters and http when ssl is off', () => {
+    expect(signed).toMatch(/^https:\/\/click\.example\.com\/[A-Za-z0-9_\-/]+$/);
+    expect(signLink(keys, { host: 'localhost:8080', ssl: false }, link).startsWith('http://localhost:8080/c/')).toBe(true);
+  });
+
+  test('verifies from the path alone, ignoring query strings added by scanners', () => {
+    const path = new URL(signed).pathname;
+    expect(verifyLink(keys, path).ok).toBe(true);
+    expect(verifyLink(keys, `${signed}?utm_source=scanner`).ok).toBe(true);
+  });
+
+  test('non-ASCII destinations round-trip', () => {
+    const url = 'https://例え.jp/パス?q=ü';
+    const v = verifyLink(keys, signLink(keys, host, { ...link, url }));
+    expect(v.ok && v.value.url).toBe(url);
+  });
+
+  test.each([
+    [1, 'other-key', 'unknown signing key'],
+    [2, 'srv_2', 'bad signature'],
+    [3, 'Q2xpY2tUb2tlbjEyMzQ1Nw', 'bad signature'],
+    [4, '4', 'bad signature'],
+    [5, Buffer.from('https://evil.example/').toString('base64url'), 'bad signature'],
+    [6, 'AAAAAAAAAAAAAAAAAAAAAA', 'bad signature'],
+    [4, '03', 'malformed link index'],
+    [2, 'srv:1', 'malformed server token'],
+    [5, 'a+b', 'malformed destination'],
+  ])('tampering with segment %i (%s) is rejected: %s', (i, value, reason) => {
+    expect(verifyLink(keys, withSegment(signed, i, value))).toEqual({ ok: false, reason });
+  });
+
+  test('truncated, extended or foreign URLs are rejected', () => {
+    const parts = segments(signed);
+    expect(verifyLink(keys, `https://click.example.com/${parts.slice(0, -1).join('/')}`).ok).toBe(false);
+    expect(verifyLink(keys, `${signed}/extra`).ok).toBe(false);
+    expect(verifyLink(keys, 'https://click.example.com/').ok).toBe(false);
+    expect(verifyLink(keys, 'not a url').ok).toBe(false);
+    expect(verifyLink(keys, signPixel(keys, host, link))).toEqual({ ok: false, reason: 'not a click link' });
+  });
+
+  test('a valid signature made with a key we do not hold is rejected', () => {
+    const stranger = keyRing('someone-elses-secret-123');
+    expect(verifyLink(keys, signLink(stranger, host, link))).toEqual({ ok: false, reason: 'unknown signing key' });
+  });
+
+  test('key rotation: links signed with a previous key still verify, new links use the new key', () => {
+    const rotated = keyRing('the-new-secret-abcdefgh', ['current-secret-0123456789']);
+    expect(verifyLink(rotated, signed).ok).toBe(true);
+    const fresh = signLink(rotated, host, link);
+    expect(segments(fresh)[1]).toBe(rotated.current.id);
+    expect(verifyLink(keys, fresh)).toEqual({ ok: false, reason: 'unknown signing key' });
+  });
+
+  test('refuses to sign what it could never redirect to', () => {
+    expect(() => signLink(keys, host, { ...link, url: 'javascript:alert(1)' })).toThrow(SignLinkError);
+    expect(() => signLink(keys, host, { ...link, url: '//evil.example' })).toThrow(SignLinkError);
+    expect(() => signLink(keys, host, { ...link, server: 'a/b' })).toThrow(SignLinkError);
+    expect(() => signLink(keys, host, { ...link, linkIndex: -1 })).toThrow(SignLinkError);
+  });
+});
+
+describe('signPixel / verifyPixel', () => {
+  const pixel = { server: 'srv_1', messageToken: 'Q2xpY2tUb2tlbjEyMzQ1Ng' };
+  const signed = signPixel(keys, host, pixel);
+  test('round-trips and rejects tampering', () => {
+    expect(verifyPixel(keys, signed)).toEqual({ ok: true, value: { ...pixel, keyId: keys.current.id } });
+    expect(verifyPixel(keys, withSegment(signed, 3, 'Q2xpY2tUb2tlbjEyMzQ1Nw')).ok).toBe(false);
+    expect(verifyPixel(keys, signLink(keys, host, { ...pixel, linkIndex: 0, url: 'https://a.example/' }))).toEqual({ ok: false, reason: 'not an open pixel' });
+  });
+});
+
+describe('keys and tokens', () => {
+  test('short secrets are refused', () => {
+    expect(() => keyRing('short')).toThrow(InvalidSecretError);
+  });
+  test('key ids are stable per secret and distinct across secrets', () => {
+    expect(keyRing('current-secret-0123456789').current.id).toBe(keys.current.id);
+    expect(keyRing('current-secret-0123456780').current.id).not.toBe(keys.current.id);
+  });
+  test('message tokens carry 128 random bits', () => {
+    const tokens = new Set(Array.from({ length: 1000 }, newMessageToken));
+    expect(tokens.size).toBe(1000);
+    for (const t of tokens) expect(Buffer.from(t, 'base64url')).toHaveLength(16);
+  });
+});
