@@ -1,1 +1,2 @@
-export {};
+export { runCli, main, USAGE } from './main';
+export type { CommandInput, CommandOutput } from './command';

@@ -1,0 +1,23 @@
+import { verifyLink, verifyPixel } from '@mailbeacon/links';
+import { DEVELOPMENT_KEY_WARNING, signingKeysFromEnv } from '@mailbeacon/contracts';
+import { UsageError, type CommandInput, type CommandOutput } from '../command';
+
+export const RESOLVE_USAGE = 'mailbeacon resolve URL...';
+
+/** One line per URL: where a tracked link leads (or what a pixel is for), or `invalid <reason>`. */
+export async function resolveCommand({ args, env }: CommandInput): Promise<CommandOutput> {
+  if (args.length === 0) throw new UsageError('give at least one URL');
+  const { keys, development } = signingKeysFromEnv(env);
+  let invalid = 0;
+  const lines = args.map((url) => {
+    const link = verifyLink(keys, url);
+    if (link.ok) return link.value.url;
+    const pixel = verifyPixel(keys, url);
+    if (pixel.ok) return `open pixel of message ${pixel.value.messageToken} (server ${pixel.value.server})`;
+    invalid++;
+    // A pixel-shaped URL is reported with the pixel's reason, anything else with the link's.
+    const reason = link.reason === 'not a click link' && pixel.reason !== 'not an open pixel' ? pixel.reason : link.reason;
+    return `invalid ${reason}`;
+  });
+  return { stdout: lines.map((l) => `${l}\n`).join(''), stderr: development ? `${DEVELOPMENT_KEY_WARNING}\n` : '', code: invalid > 0 ? 1 : 0 };
+}
