@@ -11,7 +11,7 @@ const MESSAGE = Buffer.from(
     '--b\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<html><body><a href="https://shop.example/a">Shop</a></body></html>\r\n--b--\r\n',
 );
 const run = (args: string[], stdin = MESSAGE, environment: NodeJS.ProcessEnv = env) => runCli({ args, env: environment, readStdin: async () => stdin });
-const trackingUrls = (text: string) => text.match(/https?:\/\/click\.example\.com\/c\/[A-Za-z0-9_\-/]+/g) ?? [];
+const trackingUrls = (text: string): string[] => text.match(/https?:\/\/click\.example\.com\/c\/[A-Za-z0-9_\-/]+/g) ?? [];
 
 describe('mailbeacon rewrite', () => {
   test('prints the tracked message; its links resolve to the originals', async () => {

@@ -29,6 +29,12 @@ function browserUrl(decoded: string): string {
   return decoded.replace(/[\t\n\r]/g, '').replace(/^[\u0000-\u0020]+|[\u0000-\u0020]+$/g, '');
 }
 
+function endBeforeTrailingWhitespace(text: string): number {
+  let end = text.length;
+  while (end > 0 && ASCII_WHITESPACE.test(text[end - 1])) end--;
+  return end;
+}
+
 export function escapeHtmlAttribute(value: string): string {
   return value.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/'/g, '&#39;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
@@ -134,7 +140,9 @@ export function rewriteHtml(html: string, rewriter: HtmlLinkRewriter, pixelHtml?
   scanHtml(html, 0, rewriter, splices, scan, false);
   let pixelAdded = false;
   if (pixelHtml !== undefined && !scan.hasPixel) {
-    const at = scan.bodyEnd >= 0 ? scan.bodyEnd : scan.htmlEnd >= 0 ? scan.htmlEnd : html.length;
+    // Without </body> or </html>: at the end, but before the final line break(s), which
+    // belong to the part's line structure.
+    const at = scan.bodyEnd >= 0 ? scan.bodyEnd : scan.htmlEnd >= 0 ? scan.htmlEnd : endBeforeTrailingWhitespace(html);
     splices.push({ start: at, end: at, text: pixelHtml });
     pixelAdded = true;
   }

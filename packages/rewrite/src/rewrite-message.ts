@@ -10,7 +10,7 @@ import { TrackedLinks, type TrackedLink } from './tracked-links';
 import { decodeBody, encodeBody, fitsIdentityEncoding, parseTransferEncoding } from './transfer-encoding';
 
 export interface RewriteResult {
-  /** The tracked message; the input itself when it was left untracked. */
+  /** The tracked message; when left untracked, the input itself (for `X-AMP: skip`, minus that header). */
   raw: Buffer;
   messageToken: string;
   /** Tracked destinations by link index. */

@@ -55,22 +55,31 @@ export function fitsIdentityEncoding(content: Buffer, encoding: TransferEncoding
 }
 
 /**
- * Encodes content for a body. `eol` is the message's own line ending style; `trailingEol`
- * keeps a final line break where the original body had one.
+ * libqp keeps every CR and LF literal; a lone one (not the message's own line ending) is
+ * data, and a bare CR or LF on the wire is forbidden (RFC 5322) and rewritten by relays.
+ */
+function escapeLoneLineBreaks(encoded: string, eol: string): string {
+  return eol === '\r\n' ? encoded.replace(/\r(?!\n)/g, '=0D').replace(/(?<!\r)\n/g, '=0A') : encoded.replace(/\r/g, '=0D');
+}
+
+/**
+ * Encodes content for a body. `eol` is the message's own line ending style. `trailingEol`
+ * keeps the line break that ended the original body where it is not content (base64, where
+ * line breaks are only wrapping); in quoted-printable and identity bodies every line break
+ * is content and already in `content`.
  */
 export function encodeBody(content: Buffer, encoding: TransferEncoding, eol: string, trailingEol: boolean): Buffer {
-  let encoded: string;
   switch (encoding) {
-    case 'quoted-printable':
-      encoded = libqp.wrap(libqp.encode(content), ENCODED_LINE_LENGTH);
+    case 'quoted-printable': {
+      let encoded = libqp.wrap(escapeLoneLineBreaks(libqp.encode(content), eol), ENCODED_LINE_LENGTH);
       if (eol !== '\r\n') encoded = encoded.replace(/=\r\n/g, `=${eol}`);
-      break;
-    case 'base64':
-      encoded = libbase64.wrap(libbase64.encode(content), ENCODED_LINE_LENGTH).replace(/\r?\n/g, eol);
-      break;
+      return Buffer.from(encoded, 'latin1');
+    }
+    case 'base64': {
+      const encoded = libbase64.wrap(libbase64.encode(content), ENCODED_LINE_LENGTH).replace(/\r?\n/g, eol);
+      return Buffer.from(trailingEol ? encoded + eol : encoded, 'latin1');
+    }
     default:
       return content;
   }
-  if (trailingEol && !encoded.endsWith('\n')) encoded += eol;
-  return Buffer.from(encoded, 'latin1');
 }

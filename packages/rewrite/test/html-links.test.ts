@@ -90,8 +90,9 @@ describe('rewriteHtml: the open pixel', () => {
   test('goes before </html> when there is no </body>', () => {
     expect(rewriteHtml('<html>hi</html>\n', marker, pixel).html).toBe(`<html>hi${pixel}</html>\n`);
   });
-  test('goes at the end of a fragment', () => {
+  test('goes at the end of a fragment, before its final line breaks', () => {
     expect(rewriteHtml('<p>hi</p>', marker, pixel).html).toBe(`<p>hi</p>${pixel}`);
+    expect(rewriteHtml('<p>hi</p>\r\n\r\n', marker, pixel).html).toBe(`<p>hi</p>${pixel}\r\n\r\n`);
   });
   test('ignores a </body> in a comment or a script', () => {
     const html = '<body><!--[if mso]></body><![endif]--><script>"</body>"</script>x</body>';

@@ -188,6 +188,18 @@ describe('rewriteMessage: encodings and charsets', () => {
     expect(untrack(decoded)).toBe('\u3053\u3093\u306b\u3061\u306f https://shop.example/jp\r\n');
   });
 
+  test('quoted-printable keeps lone CR/LF as data (=0D/=0A) and adds no line break of its own', async () => {
+    const raw = message([...BASE_HEADERS, 'Content-Type: multipart/mixed; boundary="b"'], multipart('b', [
+      'Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n=0DHello=0Aworld https://shop.example/x and more=',
+    ]));
+    const result = await rewrite(raw);
+    const out = text(result.raw);
+    expect(out).toMatch(/\r\n\r\n=0DHello=0Aworld https:\/\/click/);
+    expect(out.replace(/\r\n/g, '')).not.toMatch(/[\r\n]/);
+    const [decoded] = await partTexts(result.raw);
+    expect(untrack(decoded)).toBe('\rHello\nworld https://shop.example/x and more');
+  });
+
   test('a part with no links is not re-encoded at all', async () => {
     const raw = message([...BASE_HEADERS, 'Content-Type: text/plain; charset=iso-8859-1', 'Content-Transfer-Encoding: quoted-printable'], 'Gr=FC=DFe=\r\n aus K=F6ln\r\n');
     const result = await rewrite(raw);
