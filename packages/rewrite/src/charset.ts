@@ -1,3 +1,4 @@
+import { isAscii, isUtf8 } from 'node:buffer';
 import iconv from 'iconv-lite';
 
 /**
@@ -21,11 +22,6 @@ export interface TextView {
 /** Charsets whose bytes for ASCII characters are not plain ASCII bytes (stateful or wide). */
 const NOT_ASCII_COMPATIBLE = /^(utf-?(7|16|32)|ucs-?(2|4)|unicode|iso-?2022|csiso2022|hz-gb|x-ebcdic|ebcdic|cp0?37$|ibm0?37$|cp500$|ibm500$|cp1026$)/;
 
-function isAscii(bytes: Buffer): boolean {
-  for (let i = 0; i < bytes.length; i++) if (bytes[i] > 0x7f) return false;
-  return true;
-}
-
 function iconvName(label: string): string | undefined {
   for (const name of [label, label.replace(/^x-/, '')]) if (iconv.encodingExists(name)) return name;
   return undefined;
@@ -42,11 +38,8 @@ export function openTextView(bytes: Buffer, charset: string | false): TextView |
   const label = (charset || 'us-ascii').trim().toLowerCase().replace(/^"|"$/g, '');
 
   if (label === 'utf-8' || label === 'utf8') {
-    const text = bytes.toString('utf8');
-    // Invalid UTF-8 would come back as U+FFFD: fall through to the exact byte view then.
-    if (Buffer.byteLength(text, 'utf8') === bytes.length && Buffer.from(text, 'utf8').equals(bytes)) {
-      return { text, encode: (t) => Buffer.from(t, 'utf8'), bytewise: false };
-    }
+    // Invalid UTF-8 would come back as U+FFFD: the exact byte view then.
+    if (isUtf8(bytes)) return { text: bytes.toString('utf8'), encode: (t) => Buffer.from(t, 'utf8'), bytewise: false };
     return latin1View(bytes, true);
   }
 

@@ -7,7 +7,7 @@ import { openPixelHtml } from './open-pixel';
 import { resolveRewriteOptions, type ResolvedRewriteOptions, type RewriteOptions } from './rewrite-options';
 import { rewriteText } from './text-links';
 import { TrackedLinks, type TrackedLink } from './tracked-links';
-import { decodeBody, encodeBody, fitsIdentityEncoding, parseTransferEncoding } from './transfer-encoding';
+import { decodeBody, encodeBody, fitsIdentityEncoding, parseTransferEncoding, reencodeQuotedPrintable } from './transfer-encoding';
 
 export interface RewriteResult {
   /** The tracked message; when left untracked, the input itself (for `X-AMP: skip`, minus that header). */
@@ -121,7 +121,10 @@ class MessageRewriter {
     const newContent = view.encode(text);
     let outEncoding = encoding;
     if ((encoding === '7bit' || encoding === '8bit') && !fitsIdentityEncoding(newContent, encoding)) outEncoding = 'quoted-printable';
-    const newBody = encodeBody(newContent, outEncoding, this.eol, body.length > 0 && body[body.length - 1] === 0x0a);
+    const newBody =
+      encoding === 'quoted-printable' && !view.transcodedTo
+        ? reencodeQuotedPrintable(body, content, newContent, this.eol)
+        : encodeBody(newContent, outEncoding, this.eol, body.length > 0 && body[body.length - 1] === 0x0a);
 
     let headersChanged = false;
     if (outEncoding !== encoding) {
@@ -140,6 +143,16 @@ class MessageRewriter {
     if (node.headers.hasHeader(key)) node.headers.update(key, value);
     else node.headers.add(key, value, Infinity);
   }
+}
+
+/** Whether the pieces, in order, are exactly the message (compared in place, no copy). */
+function reproduces(pieces: Buffer[], raw: Buffer): boolean {
+  let at = 0;
+  for (const piece of pieces) {
+    if (at + piece.length > raw.length || raw.compare(piece, 0, piece.length, at, at + piece.length) !== 0) return false;
+    at += piece.length;
+  }
+  return at === raw.length;
 }
 
 /**
@@ -161,7 +174,7 @@ export async function rewriteMessage(raw: Buffer, options: RewriteOptions): Prom
     return untouched(`unparseable: ${(error as Error).message}`);
   }
   const pieces = chunks.map(chunkBytes);
-  if (chunks[0]?.type !== 'node' || !Buffer.concat(pieces).equals(raw)) {
+  if (chunks[0]?.type !== 'node' || !reproduces(pieces, raw)) {
     return untouched('unparseable: the MIME structure could not be read back byte for byte');
   }
   try {

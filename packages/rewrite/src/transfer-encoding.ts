@@ -1,3 +1,4 @@
+import { isAscii } from 'node:buffer';
 import * as libqp from 'libqp';
 import * as libbase64 from 'libbase64';
 
@@ -48,9 +49,7 @@ function longestLine(content: Buffer): number {
 /** Whether content can be sent as-is under an identity encoding (7bit, 8bit or binary). */
 export function fitsIdentityEncoding(content: Buffer, encoding: TransferEncoding): boolean {
   if (encoding === 'binary') return true;
-  if (encoding === '7bit') {
-    for (let i = 0; i < content.length; i++) if (content[i] > 0x7f) return false;
-  }
+  if (encoding === '7bit' && !isAscii(content)) return false;
   return longestLine(content) <= MAX_LINE_OCTETS;
 }
 
@@ -62,6 +61,12 @@ function escapeLoneLineBreaks(encoded: string, eol: string): string {
   return eol === '\r\n' ? encoded.replace(/\r(?!\n)/g, '=0D').replace(/(?<!\r)\n/g, '=0A') : encoded.replace(/\r/g, '=0D');
 }
 
+function encodeQuotedPrintable(content: Buffer, eol: string): Buffer {
+  let encoded = libqp.wrap(escapeLoneLineBreaks(libqp.encode(content), eol), ENCODED_LINE_LENGTH);
+  if (eol !== '\r\n') encoded = encoded.replace(/=\r\n/g, `=${eol}`);
+  return Buffer.from(encoded, 'latin1');
+}
+
 /**
  * Encodes content for a body. `eol` is the message's own line ending style. `trailingEol`
  * keeps the line break that ended the original body where it is not content (base64, where
@@ -70,11 +75,8 @@ function escapeLoneLineBreaks(encoded: string, eol: string): string {
  */
 export function encodeBody(content: Buffer, encoding: TransferEncoding, eol: string, trailingEol: boolean): Buffer {
   switch (encoding) {
-    case 'quoted-printable': {
-      let encoded = libqp.wrap(escapeLoneLineBreaks(libqp.encode(content), eol), ENCODED_LINE_LENGTH);
-      if (eol !== '\r\n') encoded = encoded.replace(/=\r\n/g, `=${eol}`);
-      return Buffer.from(encoded, 'latin1');
-    }
+    case 'quoted-printable':
+      return encodeQuotedPrintable(content, eol);
     case 'base64': {
       const encoded = libbase64.wrap(libbase64.encode(content), ENCODED_LINE_LENGTH).replace(/\r?\n/g, eol);
       return Buffer.from(trailingEol ? encoded + eol : encoded, 'latin1');
@@ -82,4 +84,51 @@ export function encodeBody(content: Buffer, encoding: TransferEncoding, eol: str
     default:
       return content;
   }
+}
+
+/** End offsets of a quoted-printable body's hard lines (a line ending in `=` continues on the next). */
+function hardLineEnds(body: Buffer): number[] {
+  const ends: number[] = [];
+  let pos = 0;
+  while (pos < body.length) {
+    const lf = body.indexOf(0x0a, pos);
+    if (lf < 0) {
+      ends.push(body.length);
+      break;
+    }
+    let last = lf - 1;
+    while (last >= pos && (body[last] === 0x0d || body[last] === 0x20 || body[last] === 0x09)) last--;
+    if (last < pos || body[last] !== 0x3d) ends.push(lf + 1);
+    pos = lf + 1;
+  }
+  if (ends.length > 0 && ends[ends.length - 1] !== body.length) ends.push(body.length);
+  return ends;
+}
+
+/**
+ * Re-encodes a quoted-printable body after its decoded content changed from `before` to
+ * `after`, keeping every hard line whose content did not change exactly as it was sent.
+ * QP decoding is local to a hard line, so line i of the content is hard line i of the body —
+ * unless the body encodes line breaks (`=0A`); then the line counts differ and the whole
+ * content is encoded afresh.
+ */
+export function reencodeQuotedPrintable(body: Buffer, before: Buffer, after: Buffer, eol: string): Buffer {
+  const pieces: Buffer[] = [];
+  let bodyPos = 0;
+  let beforePos = 0;
+  let afterPos = 0;
+  for (const end of hardLineEnds(body)) {
+    const beforeLf = before.indexOf(0x0a, beforePos);
+    const afterLf = after.indexOf(0x0a, afterPos);
+    if (beforeLf < 0 !== afterLf < 0) return encodeQuotedPrintable(after, eol);
+    const beforeEnd = beforeLf < 0 ? before.length : beforeLf + 1;
+    const afterEnd = afterLf < 0 ? after.length : afterLf + 1;
+    const unchanged = before.compare(after, afterPos, afterEnd, beforePos, beforeEnd) === 0;
+    pieces.push(unchanged ? body.subarray(bodyPos, end) : encodeQuotedPrintable(after.subarray(afterPos, afterEnd), eol));
+    bodyPos = end;
+    beforePos = beforeEnd;
+    afterPos = afterEnd;
+  }
+  if (beforePos !== before.length || afterPos !== after.length) return encodeQuotedPrintable(after, eol);
+  return Buffer.concat(pieces);
 }

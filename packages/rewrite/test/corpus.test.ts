@@ -372,7 +372,8 @@ const checks = {
           .split('\n')
           .forEach((line, n) => {
             const l = line.replace(/\r$/, '');
-            if (l.length > 76) problems.push(`re-encoded ${encoding} part ${after.index}, body line ${n + 1}: ${l.length} characters`);
+            // Quoted-printable lines whose content did not change are kept exactly as the sender wrote them.
+            if (l.length > 76 && !inputLines.has(l)) problems.push(`re-encoded ${encoding} part ${after.index}, body line ${n + 1}: ${l.length} characters`);
           });
       }
       if (encoding === '7bit' && after.body.some((b) => b > 0x7f)) problems.push(`rewritten part ${after.index} is labelled 7bit but holds 8-bit bytes`);
@@ -478,7 +479,7 @@ function describeCase(file: CorpusFile, load: () => Buffer, extra?: (get: () => 
     test('(a) output splits with the same MIME tree', () => expect(checks.shape(c)).toEqual([]));
     test('(b) tracking URLs verify to the listed destinations', () => expect(checks.links(c)).toEqual([]));
     test('(c) undoing the tracking gives back the original text', () => expect(checks.roundTrip(c)).toEqual([]));
-    test('(d) no new line over 998 octets; re-encoded lines at most 76', () => expect(checks.lines(c)).toEqual([]));
+    test('(d) no new line over 998 octets; lines we encode at most 76', () => expect(checks.lines(c)).toEqual([]));
     test('(e) every byte outside rewritten parts is identical', () => expect(checks.untouchedBytes(c)).toEqual([]));
     test('(f) attachments, forwarded, calendar and signed content never change', () => expect(checks.protectedParts(c)).toEqual([]));
     extra?.(get);

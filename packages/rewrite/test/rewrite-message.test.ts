@@ -317,3 +317,30 @@ describe('rewriteMessage: options and whole-message rules', () => {
     await expect(rewriteMessage(raw, options({ server: 'a:b' }))).rejects.toThrow(/server/);
   });
 });
+
+describe('rewriteMessage: quoted-printable bodies change only where the content did', () => {
+  test('hard lines without a change keep their exact bytes, soft breaks included', async () => {
+    const lines = [
+      'Unchanged line with a soft=',
+      ' break and an =E9 escape',
+      'Link: https://shop.example/qp',
+      'Trailing tab=09',
+      'Last line',
+    ];
+    const raw = message([...BASE_HEADERS, 'Content-Type: text/plain; charset=iso-8859-1', 'Content-Transfer-Encoding: quoted-printable'], lines.join('\r\n') + '\r\n');
+    const result = await rewrite(raw);
+    const out = text(result.raw);
+    const body = out.slice(out.indexOf('\r\n\r\n') + 4).split('\r\n');
+    expect(body.slice(0, 2)).toEqual(lines.slice(0, 2));
+    expect(body.slice(-3)).toEqual([...lines.slice(3), '']);
+    const [decoded] = await partTexts(result.raw, 'latin1');
+    expect(untrack(decoded)).toBe('Unchanged line with a soft break and an \u00e9 escape\r\nLink: https://shop.example/qp\r\nTrailing tab\t\r\nLast line\r\n');
+  });
+
+  test('a body that encodes line breaks (=0A) is encoded afresh, correctly', async () => {
+    const raw = message([...BASE_HEADERS, 'Content-Type: text/plain; charset=utf-8', 'Content-Transfer-Encoding: quoted-printable'], 'one=0Atwo https://shop.example/a\r\nthree\r\n');
+    const result = await rewrite(raw);
+    const [decoded] = await partTexts(result.raw);
+    expect(untrack(decoded)).toBe('one\ntwo https://shop.example/a\r\nthree\r\n');
+  });
+});
