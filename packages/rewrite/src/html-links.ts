@@ -17,9 +17,29 @@ export interface HtmlRewrite {
   pixelAdded: boolean;
 }
 
-/** Elements whose href a reader clicks: links, image-map areas and Outlook's VML shapes (bulletproof buttons). */
-function isLinkElement(tag: string): boolean {
-  return tag === 'a' || tag === 'area' || tag.startsWith('v:');
+/** The elements that matter: those whose href a reader clicks (links, image-map areas, Outlook's VML shapes in bulletproof buttons), and images (an existing pixel). */
+const enum Tag {
+  Other,
+  Link,
+  Img,
+}
+const enum Attribute {
+  Other,
+  Href,
+  Src,
+}
+
+/** Case-insensitive comparison of html[start, end) with a lower-case ASCII word, without slicing. */
+function sourceIs(html: string, start: number, end: number, word: string): boolean {
+  if (end - start !== word.length) return false;
+  for (let i = 0; i < word.length; i++) if ((html.charCodeAt(start + i) | 0x20) !== word.charCodeAt(i)) return false;
+  return true;
+}
+
+function tagAt(html: string, start: number, end: number): Tag {
+  if (sourceIs(html, start, end, 'a') || sourceIs(html, start, end, 'area')) return Tag.Link;
+  if (end - start > 2 && (html.charCodeAt(start) | 0x20) === 0x76 /* v */ && html.charCodeAt(start + 1) === 0x3a /* : */) return Tag.Link;
+  return sourceIs(html, start, end, 'img') ? Tag.Img : Tag.Other;
 }
 
 const CONDITIONAL_COMMENT = /^\s*\[if\s/i;
@@ -64,8 +84,8 @@ interface ScanResult {
  * which keeps its call sites monomorphic (nested closure sets made tokenizing ~2x slower).
  */
 class LinkScanner implements Callbacks {
-  private tag = '';
-  private attribute = '';
+  private tag = Tag.Other;
+  private attribute = Attribute.Other;
   private valueStart = -1;
   private valueEnd = -1;
   private hrefSeen = false;
@@ -87,7 +107,7 @@ class LinkScanner implements Callbacks {
 
   private onValue(start: number, end: number): void {
     const { html, tag, attribute } = this;
-    if (attribute === 'href' && isLinkElement(tag)) {
+    if (attribute === Attribute.Href && tag === Tag.Link) {
       if (this.hrefSeen) return; // a browser follows the first href only
       this.hrefSeen = true;
       let from = start;
@@ -97,19 +117,18 @@ class LinkScanner implements Callbacks {
       if (from === to) return;
       const replacement = this.rewriter.rewriteUrl(browserUrl(decodeHTMLAttribute(html.slice(from, to))));
       if (replacement !== undefined) this.splices.push({ start: this.base + from, end: this.base + to, text: escapeHtmlAttribute(replacement) });
-    } else if (attribute === 'src' && tag === 'img' && !this.inComment) {
+    } else if (attribute === Attribute.Src && tag === Tag.Img && !this.inComment) {
       if (this.rewriter.isOpenPixel(browserUrl(decodeHTMLAttribute(html.slice(start, end))))) this.result.hasPixel = true;
     }
   }
 
   onopentagname(start: number, end: number): void {
-    this.tag = this.html.slice(start, end).toLowerCase();
+    this.tag = tagAt(this.html, start, end);
     this.hrefSeen = false;
   }
   onattribname(start: number, end: number): void {
-    // Only two attribute names matter; compare lengths first to avoid a slice per attribute.
-    const length = end - start;
-    this.attribute = length === 4 || length === 3 ? this.html.slice(start, end).toLowerCase() : '';
+    const { html } = this;
+    this.attribute = sourceIs(html, start, end, 'href') ? Attribute.Href : sourceIs(html, start, end, 'src') ? Attribute.Src : Attribute.Other;
     this.valueStart = -1;
   }
   onattribdata(start: number, end: number): void {
@@ -117,21 +136,21 @@ class LinkScanner implements Callbacks {
     this.valueEnd = end;
   }
   onattribend(): void {
-    if (this.valueStart >= 0 && this.attribute !== '') this.onValue(this.valueStart, this.valueEnd);
-    this.attribute = '';
+    if (this.valueStart >= 0 && this.attribute !== Attribute.Other) this.onValue(this.valueStart, this.valueEnd);
+    this.attribute = Attribute.Other;
     this.valueStart = -1;
   }
   onopentagend(): void {
-    this.tag = '';
+    this.tag = Tag.Other;
   }
   onselfclosingtag(): void {
-    this.tag = '';
+    this.tag = Tag.Other;
   }
   onclosetag(start: number, end: number): void {
-    if (this.inComment || end - start !== 4) return;
-    const name = this.html.slice(start, end).toLowerCase();
-    if (name === 'body') this.result.bodyEnd = this.base + this.html.lastIndexOf('<', start);
-    else if (name === 'html') this.result.htmlEnd = this.base + this.html.lastIndexOf('<', start);
+    if (this.inComment) return;
+    const { html } = this;
+    if (sourceIs(html, start, end, 'body')) this.result.bodyEnd = this.base + html.lastIndexOf('<', start);
+    else if (sourceIs(html, start, end, 'html')) this.result.htmlEnd = this.base + html.lastIndexOf('<', start);
   }
   oncomment(start: number, end: number): void {
     if (this.inComment) return;

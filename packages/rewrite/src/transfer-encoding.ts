@@ -114,6 +114,8 @@ function hardLineEnds(body: Buffer): number[] {
  */
 export function reencodeQuotedPrintable(body: Buffer, before: Buffer, after: Buffer, eol: string): Buffer {
   const pieces: Buffer[] = [];
+  // Runs of unchanged hard lines are copied as one piece.
+  let keptFrom = 0;
   let bodyPos = 0;
   let beforePos = 0;
   let afterPos = 0;
@@ -123,12 +125,15 @@ export function reencodeQuotedPrintable(body: Buffer, before: Buffer, after: Buf
     if (beforeLf < 0 !== afterLf < 0) return encodeQuotedPrintable(after, eol);
     const beforeEnd = beforeLf < 0 ? before.length : beforeLf + 1;
     const afterEnd = afterLf < 0 ? after.length : afterLf + 1;
-    const unchanged = before.compare(after, afterPos, afterEnd, beforePos, beforeEnd) === 0;
-    pieces.push(unchanged ? body.subarray(bodyPos, end) : encodeQuotedPrintable(after.subarray(afterPos, afterEnd), eol));
+    if (before.compare(after, afterPos, afterEnd, beforePos, beforeEnd) !== 0) {
+      pieces.push(body.subarray(keptFrom, bodyPos), encodeQuotedPrintable(after.subarray(afterPos, afterEnd), eol));
+      keptFrom = end;
+    }
     bodyPos = end;
     beforePos = beforeEnd;
     afterPos = afterEnd;
   }
   if (beforePos !== before.length || afterPos !== after.length) return encodeQuotedPrintable(after, eol);
+  pieces.push(body.subarray(keptFrom));
   return Buffer.concat(pieces);
 }
