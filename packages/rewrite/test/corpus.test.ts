@@ -1,5 +1,5 @@
 /*
- * The rewrite engine against real third-party mail (see corpus-files.ts for where it lives).
+ * The rewrite engine against real third-party mail (see @mailbeacon/testing's corpus.ts for where it lives).
  * Every eml file, and every html file wrapped in a realistic message, is tracked with clicks
  * and opens on; the output is then checked part by part against the input.
  */
@@ -13,7 +13,7 @@ import { keyRing, verifyLink, verifyPixel } from '@mailbeacon/links';
 import { rewriteMessage, type RewriteResult } from '../src/rewrite-message';
 import type { RewriteOptions } from '../src/rewrite-options';
 import { splitMessage, type MimeNode } from '../src/message-chunks';
-import { corpusMissingMessage, corpusMode, listCorpus, readCorpusFile, canonicalHtml, wrapHtmlAsMessage, type CorpusFile } from './corpus-files';
+import { corpusMissingMessage, corpusMode, listCorpus, readCorpusFile, canonicalHtml, wrapHtmlAsMessage, type CorpusFile } from '@mailbeacon/testing';
 
 const keys = keyRing('corpus-test-secret-0123456789abcdef');
 const SERVER = 'srv1';

@@ -10,7 +10,7 @@
 import { keyRing } from '@mailbeacon/links';
 import { rewriteMessage, type RewriteResult } from '../src/rewrite-message';
 import { splitMessage, type MessageChunk } from '../src/message-chunks';
-import { corpusMissingMessage, corpusMode, listCorpus, readCorpusFile, wrapHtmlAsMessage } from './corpus-files';
+import { corpusMissingMessage, corpusMode, listCorpus, readCorpusFile, wrapHtmlAsMessage } from '@mailbeacon/testing';
 
 const SEED = Number(process.env.MAILBEACON_FUZZ_SEED ?? 20240102) >>> 0;
 /** Per case: rewriting must settle (and be done) within this, or the case fails. */

@@ -7,7 +7,7 @@ import * as libqp from 'libqp';
  * Its location is a setting: MAILBEACON_CORPUS, by default ../shared/corpus next to the repo.
  */
 
-/** The monorepo root (this file is packages/rewrite/test/corpus-files.ts). */
+/** The monorepo root (this file is packages/testing/src/corpus.ts, or its build in dist/). */
 export const repoRoot = path.resolve(__dirname, '..', '..', '..');
 
 export type CorpusKind = 'eml' | 'html';

@@ -1,0 +1,11 @@
+import type { Migration } from 'kysely';
+import * as m0001 from './0001-servers-and-tracking-domains';
+
+/**
+ * Every migration, by name, in order. Imported statically so they ship inside the compiled
+ * package and need no file-system loader (kysely's FileMigrationProvider wants compiled JS
+ * in an absolute folder). Later issues append their own.
+ */
+export const migrations: Record<string, Migration> = {
+  '0001-servers-and-tracking-domains': m0001,
+};
