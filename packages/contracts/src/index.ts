@@ -49,3 +49,16 @@ export {
   DEVELOPMENT_KEY_WARNING,
 } from './signing-config';
 export type { SigningKeys } from './signing-config';
+
+export { parseWith } from './payloads';
+export {
+  newServerInputSchema,
+  newTrackingDomainInputSchema,
+  trackingDomainUpdateInputSchema,
+  trackingDomainHostSchema,
+  parseNewServerInput,
+  parseNewTrackingDomainInput,
+  parseTrackingDomainUpdateInput,
+  parseTrackingDomainHost,
+} from './admin-inputs';
+export type { NewServerInput, NewTrackingDomainInput, TrackingDomainUpdateInput } from './admin-inputs';

@@ -31,7 +31,8 @@ function formatPath(path: readonly PropertyKey[]): string {
     .join('');
 }
 
-function parseWith<S extends z.ZodType>(payload: string, schema: S, data: unknown): z.output<S> {
+/** Validates data against a schema; an InvalidPayloadError names every bad field. */
+export function parseWith<S extends z.ZodType>(payload: string, schema: S, data: unknown): z.output<S> {
   const result = schema.safeParse(data);
   if (result.success) return result.data;
   throw new InvalidPayloadError(
