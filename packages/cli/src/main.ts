@@ -1,18 +1,28 @@
 import { ConfigError } from '@mailbeacon/contracts';
 import { UsageError, type CommandInput, type CommandOutput } from './command';
+import { domainsCommand, DOMAINS_USAGE } from './commands/domains';
+import { migrateCommand, MIGRATE_USAGE } from './commands/migrate';
 import { resolveCommand, RESOLVE_USAGE } from './commands/resolve';
 import { rewriteCommand, REWRITE_USAGE } from './commands/rewrite';
+import { serversCommand, SERVERS_USAGE } from './commands/servers';
 
 const COMMANDS: Record<string, (input: CommandInput) => Promise<CommandOutput>> = {
   rewrite: rewriteCommand,
   resolve: resolveCommand,
+  migrate: migrateCommand,
+  servers: serversCommand,
+  domains: domainsCommand,
 };
 
 export const USAGE = `Usage:
   ${REWRITE_USAGE}
   ${RESOLVE_USAGE}
+  ${MIGRATE_USAGE}
+  ${SERVERS_USAGE}
+  ${DOMAINS_USAGE}
 
 Signing key: MAILBEACON_SECRET (previous keys, still accepted: MAILBEACON_PREVIOUS_SECRETS, comma-separated).
+Database (migrate, servers, domains): DATABASE_URL (default postgres://postgres@127.0.0.1:5432/mailbeacon).
 `;
 
 /** Runs one command line; never throws. */

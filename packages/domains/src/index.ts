@@ -4,3 +4,4 @@ export { senderDomain } from './sender-domain';
 export { TrackingDomainCache } from './tracking-domain-cache';
 export type { TrackingDomainSource, TrackingDomainCacheOptions } from './tracking-domain-cache';
 export type { DomainCheckOptions, DomainCheckStep, DomainCheckResult, CheckTrackingDomain } from './domain-check-types';
+export { checkTrackingDomain } from './domain-check';

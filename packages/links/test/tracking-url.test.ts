@@ -108,3 +108,15 @@ describe('keys and tokens', () => {
     for (const t of tokens) expect(Buffer.from(t, 'base64url')).toHaveLength(16);
   });
 });
+
+describe('messageTokenFor', () => {
+  test('is stable per (server, message), distinct otherwise, 128 bits, and depends on the key', async () => {
+    const { messageTokenFor } = await import('../src/message-token');
+    const a = messageTokenFor(keys, 'srv', 'msg-1');
+    expect(a).toBe(messageTokenFor(keys, 'srv', 'msg-1'));
+    expect(a).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    expect(messageTokenFor(keys, 'srv', 'msg-2')).not.toBe(a);
+    expect(messageTokenFor(keys, 'srv2', 'msg-1')).not.toBe(a);
+    expect(messageTokenFor(keyRing('another-secret-0123456789'), 'srv', 'msg-1')).not.toBe(a);
+  });
+});

@@ -1,4 +1,7 @@
-export { temporaryDatabase, TEST_POSTGRES_URL } from './temporary-database';
+export { temporaryDatabase, dropDatabase, TEST_POSTGRES_URL } from './temporary-database';
 export type { TemporaryDatabase } from './temporary-database';
 export { uniquePrefix, TEST_REDIS_URL } from './redis-prefix';
 export * from './corpus';
+export { trackingHostStandIn, listenOnLoopback, closeServer } from './tracking-host-stand-in';
+export type { TrackingHostStandIn } from './tracking-host-stand-in';
+export { capturingLogger } from './capturing-logger';

@@ -22,13 +22,18 @@ export async function temporaryDatabase(): Promise<TemporaryDatabase> {
     db,
     async drop() {
       await db.destroy();
-      const admin = new pg.Client({ connectionString: TEST_POSTGRES_URL });
-      await admin.connect();
-      try {
-        await admin.query(`drop database if exists ${admin.escapeIdentifier(name)} with (force)`);
-      } finally {
-        await admin.end();
-      }
+      await dropDatabase(name);
     },
   };
+}
+
+/** Drops a test database, whoever is still connected to it. */
+export async function dropDatabase(name: string): Promise<void> {
+  const admin = new pg.Client({ connectionString: TEST_POSTGRES_URL });
+  await admin.connect();
+  try {
+    await admin.query(`drop database if exists ${admin.escapeIdentifier(name)} with (force)`);
+  } finally {
+    await admin.end();
+  }
 }

@@ -1,0 +1,110 @@
+import type { ServerRepository, TrackingDomain, TrackingDomainRepository } from '@mailbeacon/db';
+import { UnknownServerError } from '@mailbeacon/db';
+import type { CheckTrackingDomain } from '@mailbeacon/domains';
+import express, { type Express, type RequestHandler } from 'express';
+import { requestLog, type AdminLogger } from './admin-logger';
+import { ApiError, errorHandler, notFound } from './api-errors';
+import { requireBearerToken } from './auth';
+import { domainCheckInput, hostParam, newServerInput, newTrackingDomainInput, serverFilter, trackingDomainUpdateInput } from './request-inputs';
+
+export interface AdminDeps {
+  servers: Pick<ServerRepository, 'list' | 'create' | 'findByToken'>;
+  domains: Pick<TrackingDomainRepository, 'list' | 'add' | 'findByHost' | 'update' | 'remove' | 'recordCheck'>;
+  /** Injected so tests (and deployments) can aim it; the process passes checkTrackingDomain. */
+  checkDomain: CheckTrackingDomain;
+  /** Every route but GET /healthz requires `Authorization: Bearer <adminToken>`. */
+  adminToken: string;
+  logger: AdminLogger;
+}
+
+export const JSON_BODY_LIMIT = '100kb';
+
+const noSuchDomain = (host: string) => new ApiError(404, `no tracking domain ${host}`);
+
+/** Answers carry server tokens and settings: no proxy or browser should keep them. */
+const noStore: RequestHandler = (_req, res, next) => {
+  res.set('Cache-Control', 'no-store');
+  next();
+};
+
+/** JSON only: a body of another type would otherwise reach the handlers as "no body". */
+const jsonBodiesOnly: RequestHandler = (req, _res, next) => {
+  // req.is() is null without a body, false for a body of another type; clients often send
+  // `Content-Length: 0` without a type for an empty POST, which is no body either.
+  const empty = req.headers['content-length'] === '0';
+  if (!empty && req.is('application/json') === false) return next(new ApiError(415, 'request bodies must be JSON (Content-Type: application/json)'));
+  next();
+};
+
+/** The JSON admin API for servers and tracking domains. */
+export function createAdminApp(deps: AdminDeps): Express {
+  const { servers, domains, checkDomain, logger } = deps;
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(noStore, requestLog(logger));
+
+  // Open, for load balancers and orchestrators; it says nothing but "the process answers".
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+
+  // Authentication before body parsing: nothing of an unauthenticated request is read.
+  app.use(requireBearerToken(deps.adminToken), jsonBodiesOnly, express.json({ limit: JSON_BODY_LIMIT }));
+
+  app.get('/servers', async (_req, res) => {
+    res.json({ servers: await servers.list() });
+  });
+
+  app.post('/servers', async (req, res) => {
+    const input = newServerInput(req.body);
+    res.status(201).json(await servers.create(input.name));
+  });
+
+  app.get('/domains', async (req, res) => {
+    const server = serverFilter(req.query.server);
+    // An unknown token is a mistake, not a server without domains.
+    if (server !== undefined && !(await servers.findByToken(server))) throw new UnknownServerError(`no server with token ${server}`);
+    res.json({ domains: await domains.list(server) });
+  });
+
+  app.post('/domains', async (req, res) => {
+    const domain = await domains.add(newTrackingDomainInput(req.body));
+    res.status(201).location(`/domains/${domain.host}`).json(domain);
+  });
+
+  app.get('/domains/:host', async (req, res) => {
+    const host = hostParam(req.params.host);
+    res.json(await found(host, domains.findByHost(host)));
+  });
+
+  app.patch('/domains/:host', async (req, res) => {
+    const host = hostParam(req.params.host);
+    const settings = trackingDomainUpdateInput(req.body);
+    res.json(await found(host, domains.update(host, settings)));
+  });
+
+  app.delete('/domains/:host', async (req, res) => {
+    const host = hostParam(req.params.host);
+    if (!(await domains.remove(host))) throw noSuchDomain(host);
+    res.status(204).end();
+  });
+
+  // The check uses the domain's own ssl setting: it proves the links it will get work.
+  app.post('/domains/:host/check', async (req, res) => {
+    const host = hostParam(req.params.host);
+    const options = domainCheckInput(req.body);
+    const domain = await found(host, domains.findByHost(host));
+    const result = await checkDomain(domain.host, domain.ssl, options);
+    await domains.recordCheck(domain.host, result.ok ? 'ok' : 'failed', result.verdict);
+    res.json({ ...result });
+  });
+
+  app.use(notFound(), errorHandler(logger));
+  return app;
+}
+
+async function found(host: string, lookup: Promise<TrackingDomain | undefined>): Promise<TrackingDomain> {
+  const domain = await lookup;
+  if (!domain) throw noSuchDomain(host);
+  return domain;
+}

@@ -1,0 +1,22 @@
+import type { RequestHandler } from 'express';
+import type { Logger } from 'pino';
+
+/** What the admin API needs from pino (tests pass a pino logger writing to an array). */
+export type AdminLogger = Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
+
+/**
+ * One line per request, after the answer: an audit trail of who changed what, when. Headers
+ * are not logged (the Authorization header is the admin token); health checks go to debug
+ * so a load balancer polling every second does not drown the rest.
+ */
+export function requestLog(logger: AdminLogger): RequestHandler {
+  return (req, res, next) => {
+    const started = process.hrtime.bigint();
+    res.on('finish', () => {
+      const entry = { method: req.method, url: req.originalUrl, status: res.statusCode, ms: Number(process.hrtime.bigint() - started) / 1e6 };
+      if (req.path === '/healthz') logger.debug(entry, 'request');
+      else logger.info(entry, 'request');
+    });
+    next();
+  };
+}

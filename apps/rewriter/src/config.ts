@@ -1,0 +1,38 @@
+import { availableParallelism } from 'node:os';
+import { QUEUE_NAMES, boolean, databaseUrl, loadConfig, logLevel, positiveInt, queuePrefix, redisUrl, type Env } from '@mailbeacon/contracts';
+import { DEFAULT_MAX_MESSAGE_BYTES } from '@mailbeacon/rewrite';
+import { z } from 'zod';
+
+const queueName = (name: string) => z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/, 'must be 1-100 of A-Z a-z 0-9 _ . -').default(name);
+const nonNegativeInt = (value: number) =>
+  z.string().regex(/^\d+$/, 'must be a whole number ≥ 0').transform(Number).default(value);
+
+const schema = z.object({
+  REDIS_URL: redisUrl(),
+  DATABASE_URL: databaseUrl(),
+  QUEUE_PREFIX: queuePrefix(),
+  QUEUE_OUTBOUND_MESSAGES: queueName(QUEUE_NAMES.outboundMessages),
+  QUEUE_OUTBOUND_READY: queueName(QUEUE_NAMES.outboundReady),
+  QUEUE_TRACKING_EVENTS: queueName(QUEUE_NAMES.trackingEvents),
+  /** Jobs in flight at once. */
+  REWRITER_CONCURRENCY: positiveInt(8),
+  /** Threads that rewrite (CPU work off the event loop, so job locks keep being renewed); 0 rewrites in the main thread. */
+  REWRITER_THREADS: nonNegativeInt(Math.max(1, availableParallelism() - 1)),
+  /** How often tracking-domain settings are reloaded: a change is live within this time. */
+  DOMAIN_REFRESH_MS: positiveInt(5000),
+  MAX_MESSAGE_BYTES: positiveInt(DEFAULT_MAX_MESSAGE_BYTES),
+  /** Track messages that already carry a DKIM-Signature (only when the platform signs again afterwards). */
+  SIGNS_AFTER_TRACKING: boolean(false),
+  /** BullMQ job lock: a worker that dies loses its jobs to another after this long. */
+  LOCK_DURATION_MS: positiveInt(30000),
+  STALLED_INTERVAL_MS: positiveInt(30000),
+  /** How often a job may stall (its worker died) before it is failed for inspection. */
+  MAX_STALLED_COUNT: positiveInt(5),
+  LOG_LEVEL: logLevel(),
+});
+
+export type RewriterConfig = z.output<typeof schema> & { signing: Env };
+
+export function loadRewriterConfig(env: Env = process.env): RewriterConfig {
+  return { ...loadConfig(schema, env), signing: { MAILBEACON_SECRET: env.MAILBEACON_SECRET, MAILBEACON_PREVIOUS_SECRETS: env.MAILBEACON_PREVIOUS_SECRETS } };
+}

@@ -1,0 +1,126 @@
+import {
+  InvalidPayloadError,
+  jobIdForEvent,
+  jobIdForMessage,
+  parseOutboundMessageJob,
+  type OutboundMessageJob,
+  type OutboundReadyJob,
+  type TrackedMessageEvent,
+} from '@mailbeacon/contracts';
+import type { TrackingDomain } from '@mailbeacon/db';
+import { selectTrackingDomain, senderDomain } from '@mailbeacon/domains';
+import { messageTokenFor, type KeyRing } from '@mailbeacon/links';
+import type { RewriteResult } from '@mailbeacon/rewrite';
+import { UnrecoverableError, type Job, type JobsOptions, type Queue } from 'bullmq';
+import type { Logger } from 'pino';
+import { v5 as uuidv5 } from 'uuid';
+import type { RewritePool } from './rewrite-pool';
+
+/** Fixed namespace for message-event ids: the same message token always gives the same event id. */
+const MESSAGE_EVENT_NAMESPACE = '0f6b2a52-6d3e-4c55-9a43-3c4e1f0b8d21';
+
+const READY_JOB_OPTIONS: JobsOptions = {
+  attempts: 10,
+  backoff: { type: 'exponential', delay: 1000 },
+  // Kept a day: a rewrite retried within it finds its result there and adds nothing twice.
+  removeOnComplete: { age: 86_400 },
+  removeOnFail: false,
+};
+const EVENT_JOB_OPTIONS: JobsOptions = { attempts: 20, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: { age: 86_400 }, removeOnFail: false };
+
+export interface RewriteJobDeps {
+  keys: KeyRing;
+  domainsFor(server: string): readonly TrackingDomain[];
+  pool: RewritePool;
+  ready: Queue;
+  events: Queue;
+  signsAfterTracking: boolean;
+  maxMessageBytes: number;
+  logger: Logger;
+}
+
+export interface RewriteJobOutcome {
+  messageToken: string;
+  links: number;
+  pixel: boolean;
+  skipped?: string;
+}
+
+function sender(raw: Buffer): string | undefined {
+  try {
+    return senderDomain(raw);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * One outbound message: validate, pick its tracking domain, rewrite, then hand it back on
+ * `outbound-ready` and announce it on `tracking-events`. Every output has an id derived from
+ * the platform's message id, so a retried or re-run job adds nothing twice.
+ */
+export class RewriteJob {
+  constructor(private readonly deps: RewriteJobDeps) {}
+
+  async process(job: Job): Promise<RewriteJobOutcome> {
+    let data: OutboundMessageJob;
+    try {
+      data = parseOutboundMessageJob(job.data);
+    } catch (error) {
+      // A malformed job will never succeed: fail it now and keep it for inspection.
+      if (error instanceof InvalidPayloadError) throw new UnrecoverableError(error.message);
+      throw error;
+    }
+    const { deps } = this;
+    const raw = Buffer.from(data.raw, 'base64');
+    const messageToken = messageTokenFor(deps.keys, data.server, data.messageId);
+    const log = deps.logger.child({ messageId: data.messageId, messageToken, server: data.server });
+
+    const selection = selectTrackingDomain(deps.domainsFor(data.server), sender(raw), data.trackingDomain);
+    const result: RewriteResult = selection.domain
+      ? await deps.pool.rewrite(raw, {
+          trackingDomain: selection.domain.host,
+          ssl: selection.domain.ssl,
+          trackClicks: selection.domain.trackClicks,
+          trackOpens: selection.domain.trackOpens,
+          excludedDomains: selection.domain.excludedDomains,
+          server: data.server,
+          messageToken,
+          signsAfterTracking: deps.signsAfterTracking,
+          maxMessageBytes: deps.maxMessageBytes,
+        })
+      : { raw, messageToken, links: [], pixel: false, skipped: selection.reason, notes: [] };
+
+    if (selection.domain && !result.skipped) {
+      const event: TrackedMessageEvent = {
+        type: 'message',
+        id: uuidv5(messageToken, MESSAGE_EVENT_NAMESPACE),
+        messageToken,
+        server: data.server,
+        platformMessageId: data.messageId,
+        ...(data.recipient !== undefined && { recipient: data.recipient }),
+        ...(data.tag !== undefined && { tag: data.tag }),
+        trackingDomain: selection.domain.host,
+        links: result.links,
+        pixel: result.pixel,
+        at: new Date().toISOString(),
+      };
+      // The event goes first: once the message can be sent, the aggregator can know it.
+      await deps.events.add('message', event, { ...EVENT_JOB_OPTIONS, jobId: jobIdForEvent(event.id) });
+    }
+
+    const ready: OutboundReadyJob = {
+      messageId: data.messageId,
+      messageToken,
+      raw: result.raw.toString('base64'),
+      tracked: result.skipped ? null : { links: result.links.length, pixel: result.pixel },
+      ...(result.skipped !== undefined && { skipped: result.skipped }),
+    };
+    await deps.ready.add('message', ready, { ...READY_JOB_OPTIONS, jobId: jobIdForMessage(data.messageId) });
+
+    if (result.skipped) log.info({ skipped: result.skipped }, 'message left untracked');
+    else log.info({ links: result.links.length, pixel: result.pixel, trackingDomain: selection.domain?.host }, 'message tracked');
+    for (const note of result.notes) log.warn({ note }, 'part left untouched');
+    return { messageToken, links: result.links.length, pixel: result.pixel, ...(result.skipped !== undefined && { skipped: result.skipped }) };
+  }
+}
