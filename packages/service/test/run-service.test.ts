@@ -1,0 +1,49 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+
+/*
+ * runService exits the process, so each case runs a small service in a child process
+ * (against the built package).
+ */
+const DIST = path.resolve(__dirname, '..', 'dist');
+
+function run(body: string, signal?: NodeJS.Signals): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const script = `
+    const { runService, StartupError } = require(${JSON.stringify(DIST)});
+    const { ConfigError } = require('@mailbeacon/contracts');
+    ${body}`;
+  const child = spawn(process.execPath, ['-e', script], { cwd: path.resolve(__dirname, '..') });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => {
+    stdout += d;
+    if (signal && stdout.includes('"started"')) child.kill(signal);
+  });
+  child.stderr.on('data', (d) => (stderr += d));
+  return new Promise((resolve) => child.on('exit', (code) => resolve({ code, stdout, stderr })));
+}
+
+describe('runService', () => {
+  test('bad configuration: exit 78 with every problem listed', async () => {
+    const out = await run(`runService({ name: 'demo', loadConfig() { throw new ConfigError([{ variable: 'A', message: 'bad (got "x")' }, { variable: 'B', message: 'required (not set)' }]); }, logLevel: () => 'info', start: async () => ({ close: async () => {} }) });`);
+    expect(out.code).toBe(78);
+    expect(out.stderr).toBe('mailbeacon demo: bad configuration:\nA: bad (got "x")\nB: required (not set)\n');
+  });
+
+  test('a start-up failure: exit 1 with one log line, no stack', async () => {
+    const out = await run(`runService({ name: 'demo', loadConfig: () => ({}), logLevel: () => 'info', start: async () => { throw new StartupError('cannot reach PostgreSQL at postgres://x'); } });`);
+    expect(out.code).toBe(1);
+    const lines = out.stdout.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0])).toMatchObject({ level: 60, name: 'demo', msg: 'cannot reach PostgreSQL at postgres://x' });
+  });
+
+  test.each(['SIGTERM', 'SIGINT'] as const)('%s: finishes the work in hand (close) and exits 0', async (signal) => {
+    const out = await run(
+      `runService({ name: 'demo', loadConfig: () => ({}), logLevel: () => 'info', start: async (c, logger) => { logger.info('started'); return { close: () => new Promise((r) => setTimeout(() => { logger.info('closed'); r(); }, 200)) }; } });`,
+      signal,
+    );
+    expect(out.code).toBe(0);
+    expect(out.stdout).toMatch(/"msg":"stopping: finishing the work in hand"[\s\S]*"msg":"closed"/);
+  });
+});
