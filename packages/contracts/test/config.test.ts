@@ -12,21 +12,13 @@ import {
   queuePrefix,
   redisUrl,
 } from '@mailbeacon/contracts';
+import { configError } from './expect-config-error';
 
 /** Loads a one-variable config, so each builder can be tested on its own. */
 function load<T>(field: z.ZodType<T>, value: string | undefined): T {
   return (loadConfig(z.object({ VALUE: field }), { VALUE: value }) as { VALUE: T }).VALUE;
 }
 
-function configError(load: () => unknown): ConfigError {
-  try {
-    load();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return error as ConfigError;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('field builders', () => {
   it('redisUrl', () => {

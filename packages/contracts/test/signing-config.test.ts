@@ -1,19 +1,11 @@
 import { keyRing, MIN_SECRET_LENGTH, signLink, verifyLink } from '@mailbeacon/links';
 import { ConfigError, DEVELOPMENT_KEY_WARNING, DEVELOPMENT_SECRET, signingKeysFromEnv } from '@mailbeacon/contracts';
+import { configError } from './expect-config-error';
 
 const OLD = 'old-secret-0123456789';
 const OLDER = 'older-secret-0123456789';
 const NEW = 'new-secret-0123456789';
 
-function configError(load: () => unknown): ConfigError {
-  try {
-    load();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return error as ConfigError;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('signingKeysFromEnv', () => {
   it('falls back to the documented development key, flagged as such', () => {

@@ -5,6 +5,7 @@ import { DuplicateTrackingDomainError, ServerRepository, TrackingDomainRepositor
 import { checkTrackingDomain, type DomainCheckResult } from '@mailbeacon/domains';
 import { UsageError, type CommandInput, type CommandOutput } from '../command';
 import { withDatabase } from '../database-config';
+import { lines, table } from '../text-output';
 
 export const DOMAINS_USAGE = `mailbeacon domains add HOST --server TOKEN [--http] [--no-clicks] [--no-opens] [--exclude DOMAIN]...
   mailbeacon domains list [--server TOKEN] [--json]
@@ -19,14 +20,8 @@ class NotFoundError extends Error {
 
 const notATrackingDomain = (host: string) => new NotFoundError(`${host} is not a tracking domain (see mailbeacon domains list)`);
 
-const lines = (rows: string[]): string => rows.map((row) => `${row}\n`).join('');
 const ok = (stdout: string[], code = 0): CommandOutput => ({ stdout: lines(stdout), stderr: '', code });
 
-/** Columns padded to their widest cell, so the list reads in a terminal and splits on whitespace. */
-function table(header: string[], rows: string[][]): string {
-  const widths = header.map((title, i) => Math.max(title.length, ...rows.map((row) => row[i].length)));
-  return lines([header, ...rows].map((row) => row.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd()));
-}
 
 function parseOptions<O extends NonNullable<ParseArgsConfig['options']>>(subcommand: string, args: string[], options: O) {
   try {

@@ -3,17 +3,12 @@ import { InvalidPayloadError, parseNewServerInput } from '@mailbeacon/contracts'
 import { ServerRepository } from '@mailbeacon/db';
 import { UsageError, type CommandInput, type CommandOutput } from '../command';
 import { withDatabase } from '../database-config';
+import { lines, table } from '../text-output';
 
 export const SERVERS_USAGE = `mailbeacon servers add NAME
   mailbeacon servers list [--json]`;
 
-const lines = (rows: string[]): string => rows.map((row) => `${row}\n`).join('');
 
-/** Columns padded to their widest cell, so the list reads in a terminal and splits on whitespace. */
-function table(header: string[], rows: string[][]): string {
-  const widths = header.map((title, i) => Math.max(title.length, ...rows.map((row) => row[i].length)));
-  return lines([header, ...rows].map((row) => row.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd()));
-}
 
 /** Prints the token alone on stdout, so `TOKEN=$(mailbeacon servers add Acme)` works; the rest goes to stderr. */
 async function addServer(args: string[], env: CommandInput['env']): Promise<CommandOutput> {
