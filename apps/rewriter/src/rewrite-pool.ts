@@ -17,16 +17,26 @@ function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
+/**
+ * Bytes that own their whole ArrayBuffer are handed to the thread without a copy. Small
+ * Buffers share Node's allocation pool, which must never be transferred: those are copied.
+ */
+function transferable(bytes: Uint8Array): ArrayBuffer[] {
+  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer ? [bytes.buffer] : [];
+}
+
 export function createRewritePool(threads: number, signing: Env): RewritePool {
   if (threads === 0) {
     const { keys } = signingKeysFromEnv(signing);
     return { rewrite: (raw, options) => rewriteMessage(raw, { ...options, keys }), close: async () => {} };
   }
-  const piscina = new Piscina({ filename: THREAD_MODULE, minThreads: threads, maxThreads: threads, workerData: { signing } });
+  // A thread takes several tasks at once: rewriting yields while splitting, and a thread that
+  // waits for the busy main thread to hand it the next task would sit idle.
+  const piscina = new Piscina({ filename: THREAD_MODULE, minThreads: threads, maxThreads: threads, concurrentTasksPerWorker: 4, workerData: { signing } });
   return {
     async rewrite(raw, options) {
       const task: ThreadTask = { raw, options };
-      const result: RewriteResult = await piscina.run(task);
+      const result: RewriteResult = await piscina.run(task, { transferList: transferable(raw) });
       // Buffers arrive as plain Uint8Arrays after crossing the thread boundary.
       return { ...result, raw: asBuffer(result.raw) };
     },

@@ -43,12 +43,22 @@ export function parseWith<S extends z.ZodType>(payload: string, schema: S, data:
 
 // ---- shared fields -------------------------------------------------------------------
 
-/** 998 is the RFC 5322 line limit, the longest a Message-ID header can be. */
+/**
+ * Standard base64 with padding. Messages are large, so this costs one native decode: Node's
+ * decoder skips characters outside the alphabet, and then fewer bytes come out than the
+ * length promises. (zod's check decodes with atob and scans with a regex: ~3x slower.)
+ */
+export function isBase64(value: string): boolean {
+  if (value.length % 4 !== 0 || value.includes('-') || value.includes('_')) return false;
+  const padding = value.endsWith('==') ? 2 : value.endsWith('=') ? 1 : 0;
+  return Buffer.from(value, 'base64').length === (value.length / 4) * 3 - padding;
+}
+
 const messageId = z.string().min(1).max(998);
 const serverToken = z.string().regex(SERVER_TOKEN_PATTERN, 'must be a server token (1-64 of A-Z a-z 0-9 _ -)');
 const messageToken = z.string().regex(MESSAGE_TOKEN_PATTERN, 'must be a message token (16-64 of A-Z a-z 0-9 _ -)');
 /** Raw RFC 5322 messages travel as base64 so 8-bit and binary content survives JSON. */
-const rawMessage = z.base64('must be base64 (the raw RFC 5322 message)').min(1, 'must not be empty');
+const rawMessage = z.string().min(1, 'must not be empty').refine(isBase64, 'must be base64 (the raw RFC 5322 message)');
 const trackingDomain = z.hostname('must be a hostname');
 /** Any RFC 4122 / 9562 UUID, including v7 (time-ordered ids suit the events table). */
 const eventId = z.uuid('must be a UUID');

@@ -184,3 +184,9 @@ describe('tracking events', () => {
     expect(parseTrackingEvent({ ...clickEvent, type: 'open' })).not.toHaveProperty('url');
   });
 });
+
+describe('isBase64', () => {
+  const { isBase64 } = jest.requireActual('../src/payloads') as typeof import('../src/payloads');
+  test.each(['', 'QQ==', 'QUI=', 'QUJD', Buffer.from('any bytes \u00ff\u0000').toString('base64')])('accepts %j', (v) => expect(isBase64(v)).toBe(true));
+  test.each(['Q', 'QQ=', 'QQ==QQ==', 'QU JD', 'QUJD\n', 'QU=D', 'Q===', '-_-_', 'QUJD!'])('rejects %j', (v) => expect(isBase64(v)).toBe(false));
+});
