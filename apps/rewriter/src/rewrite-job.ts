@@ -91,6 +91,14 @@ export class RewriteJob {
         })
       : { raw, messageToken, links: [], pixel: false, skipped: selection.reason, notes: [] };
 
+    const ready: OutboundReadyJob = {
+      messageId: data.messageId,
+      messageToken,
+      raw: result.raw.toString('base64'),
+      tracked: result.skipped ? null : { links: result.links.length, pixel: result.pixel },
+      ...(result.skipped !== undefined && { skipped: result.skipped }),
+    };
+    const outputs = [deps.ready.add('message', ready, { ...READY_JOB_OPTIONS, jobId: jobIdForMessage(data.messageId) })];
     if (selection.domain && !result.skipped) {
       const event: TrackedMessageEvent = {
         type: 'message',
@@ -105,18 +113,12 @@ export class RewriteJob {
         pixel: result.pixel,
         at: new Date().toISOString(),
       };
-      // The event goes first: once the message can be sent, the aggregator can know it.
-      await deps.events.add('message', event, { ...EVENT_JOB_OPTIONS, jobId: jobIdForEvent(event.id) });
+      outputs.push(deps.events.add('message', event, { ...EVENT_JOB_OPTIONS, jobId: jobIdForEvent(event.id) }));
     }
-
-    const ready: OutboundReadyJob = {
-      messageId: data.messageId,
-      messageToken,
-      raw: result.raw.toString('base64'),
-      tracked: result.skipped ? null : { links: result.links.length, pixel: result.pixel },
-      ...(result.skipped !== undefined && { skipped: result.skipped }),
-    };
-    await deps.ready.add('message', ready, { ...READY_JOB_OPTIONS, jobId: jobIdForMessage(data.messageId) });
+    // Both at once (one round trip): if either fails the job is retried, and their ids make
+    // the retry add nothing twice. Opens or clicks that reach the aggregator before the
+    // message event are kept and joined up when it arrives.
+    await Promise.all(outputs);
 
     if (result.skipped) log.info({ skipped: result.skipped }, 'message left untracked');
     else log.info({ links: result.links.length, pixel: result.pixel, trackingDomain: selection.domain?.host }, 'message tracked');
