@@ -15,12 +15,10 @@ const libqp = require('libqp');
 const libbase64 = require('libbase64');
 const iconv = require('iconv-lite');
 const { Splitter } = require('@zone-eu/mailsplit');
+// The corpus location and the message wrapping are the conformance tests' own (built package).
+const { corpusDir, wrapHtmlAsMessage, canonicalHtml } = require('@mailbeacon/testing');
 
 class CorpusError extends Error {}
-
-function corpusDir() {
-  return process.env.MAILBEACON_CORPUS ? path.resolve(process.env.MAILBEACON_CORPUS) : path.resolve(__dirname, '../../shared/corpus');
-}
 
 function listFiles(dir, ext) {
   let names;
@@ -46,24 +44,12 @@ function loadCorpus(dir = corpusDir()) {
 }
 
 /**
- * An HTML document as a message: CRLF headers, quoted-printable UTF-8 body. The document's
- * line breaks are made CRLF first, with one at its end (as in any message on the wire);
- * `html` in the result is that exact text, i.e. what a reader of the message decodes.
+ * An HTML document as a message, exactly as the conformance tests wrap it (CRLF headers,
+ * quoted-printable UTF-8 body); `html` is the text a reader of the message decodes.
  */
 function wrapHtml(name, source) {
-  let html = source.replace(/\r?\n/g, '\r\n');
-  if (!html.endsWith('\r\n')) html += '\r\n'; // a message's last line ends with a line break too
-  const headers = [
-    'From: Bench Sender <sender@example.com>',
-    'To: Bench Recipient <recipient@example.org>',
-    `Subject: ${name.replace(/[^\x20-\x7e]/g, '?')}`,
-    'Date: Mon, 01 Jan 2024 00:00:00 +0000',
-    'MIME-Version: 1.0',
-    'Content-Type: text/html; charset=utf-8',
-    'Content-Transfer-Encoding: quoted-printable',
-  ];
-  const body = libqp.wrap(libqp.encode(Buffer.from(html, 'utf8')), 76);
-  return { raw: Buffer.from(`${headers.join('\r\n')}\r\n\r\n${body}`, 'latin1'), html };
+  const bytes = Buffer.from(source, 'utf8');
+  return { raw: wrapHtmlAsMessage(bytes, name), html: canonicalHtml(bytes).toString('utf8') };
 }
 
 /** The message as mailsplit cuts it: MIME nodes in order, with each node's body bytes. */
