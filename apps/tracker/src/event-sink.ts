@@ -1,0 +1,10 @@
+import type { TrackingEvent } from '@mailbeacon/contracts';
+
+/**
+ * Where the tracker hands its events. `publish` resolves once the event is safely stored
+ * (queued in Redis, or spooled to disk while Redis is away) and rejects only when it could
+ * not be kept at all. The process wires @mailbeacon/event-publisher in; tests record.
+ */
+export interface EventSink {
+  publish(event: TrackingEvent): Promise<void>;
+}
