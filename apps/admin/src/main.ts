@@ -1,14 +1,11 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { openDatabase, redact, ServerRepository, TrackingDomainRepository } from '@mailbeacon/db';
 import { checkTrackingDomain, type CheckTrackingDomain } from '@mailbeacon/domains';
-import { describeError, runService, StartupError } from '@mailbeacon/service';
+import { describeError, runService, serveHttp, StartupError } from '@mailbeacon/service';
 import { pino, type Logger } from 'pino';
 
 export { StartupError };
 import { createAdminApp } from './admin-app';
 import { GENERATED_ADMIN_TOKEN_WARNING, loadAdminConfig, type AdminConfig } from './config';
-import { gracefulCloser } from './graceful-close';
 
 
 export interface StartAdminOptions {
@@ -28,21 +25,6 @@ export interface RunningAdmin {
 }
 
 
-function listen(server: Server, port: number, host: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-}
-
-function urlOf(address: AddressInfo): string {
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  return `http://${host}:${address.port}`;
-}
-
 /** Starts the admin API in this process: open (create, migrate) the database, then listen. */
 export async function startAdmin(config: AdminConfig, options: StartAdminOptions = {}): Promise<RunningAdmin> {
   const logger = options.logger ?? pino({ name: 'admin', level: config.logLevel });
@@ -60,23 +42,22 @@ export async function startAdmin(config: AdminConfig, options: StartAdminOptions
     adminToken: config.adminToken,
     logger,
   });
-  const server = createServer(app);
-  const closeServer = gracefulCloser(server, options.shutdownGraceMs ?? 10_000);
+  let http;
   try {
-    await listen(server, config.port, config.host);
+    http = await serveHttp(app, config.port, config.host, options.shutdownGraceMs ?? 10_000);
   } catch (error) {
     await db.destroy();
-    throw new StartupError(`cannot listen on ${config.host}:${config.port}: ${describeError(error)}`);
+    throw error;
   }
+  const { url } = http;
 
-  const url = urlOf(server.address() as AddressInfo);
   logger.info({ url }, 'admin API listening');
   if (config.adminTokenGenerated) logger.warn({ adminToken: config.adminToken }, GENERATED_ADMIN_TOKEN_WARNING);
 
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
-      await closeServer();
+      await http.close();
       await db.destroy();
       logger.info('admin API stopped');
     })());

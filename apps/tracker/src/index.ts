@@ -15,3 +15,5 @@ export {
   DEFAULT_SPOOL_DIR,
 } from './config';
 export type { TrackerConfig, TrustProxy } from './config';
+export { startTracker } from './tracker';
+export type { RunningTracker, StartTrackerOptions } from './tracker';

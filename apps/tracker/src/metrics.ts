@@ -117,6 +117,11 @@ export class TrackerMetrics {
     });
   }
 
+  /** For the wiring's own distributions (e.g. events per group commit). */
+  registerHistogram(definition: { name: string; help: string; buckets: number[] }): Histogram {
+    return new Histogram({ ...definition, registers: [this.registry] });
+  }
+
   /** The Content-Type of render(). */
   get contentType(): string {
     return this.registry.contentType;

@@ -5,3 +5,4 @@ export * from './corpus';
 export { trackingHostStandIn, listenOnLoopback, closeServer } from './tracking-host-stand-in';
 export type { TrackingHostStandIn } from './tracking-host-stand-in';
 export { capturingLogger } from './capturing-logger';
+export { OwnRedis, freePort } from './redis-server';

@@ -1,0 +1,77 @@
+import { EventPublisher } from '@mailbeacon/event-publisher';
+import { serveHttp, StartupError, describeError, type RunningService } from '@mailbeacon/service';
+import { DEVELOPMENT_KEY_WARNING } from '@mailbeacon/contracts';
+import type { Logger } from 'pino';
+import type { TrackerConfig } from './config';
+import { TrackerMetrics, METRIC_PREFIX } from './metrics';
+import { createTrackerApp } from './tracker-app';
+
+export interface RunningTracker extends RunningService {
+  /** e.g. http://127.0.0.1:8080 */
+  url: string;
+  publisher: EventPublisher;
+}
+
+export interface StartTrackerOptions {
+  /** How long requests in flight may take to finish once close() is called (default 10 s). */
+  shutdownGraceMs?: number;
+}
+
+/**
+ * Wires the tracker: the event publisher (Redis with group commit, the spool when Redis is
+ * away, a spool left by a previous run replayed), the app, the HTTP server.
+ */
+export async function startTracker(config: TrackerConfig, logger: Logger, options: StartTrackerOptions = {}): Promise<RunningTracker> {
+  if (config.developmentKey) logger.warn(DEVELOPMENT_KEY_WARNING);
+  const metrics = new TrackerMetrics();
+  const batchSizes = metrics.registerHistogram({ name: `${METRIC_PREFIX}event_batch_size`, help: 'Events per group commit', buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500] });
+  const publisher = new EventPublisher({
+    redisUrl: config.redisUrl,
+    prefix: config.queuePrefix,
+    queueName: config.trackingEventsQueue,
+    spoolDirectory: config.spoolDir,
+    logger,
+    onBatch: (report) => batchSizes.observe(report.size),
+  });
+  try {
+    await publisher.start();
+  } catch (error) {
+    throw new StartupError(`cannot open the event spool in ${config.spoolDir}: ${describeError(error)}`);
+  }
+  metrics.registerGauge({ name: `${METRIC_PREFIX}spool_bytes`, help: 'Size of the local event spool (events waiting for Redis), in bytes', collect: () => publisher.stats().spoolBytes });
+  metrics.registerGauge({ name: `${METRIC_PREFIX}spool_events`, help: 'Events waiting in the local spool for Redis', collect: () => publisher.stats().spoolEvents });
+  metrics.registerGauge({ name: `${METRIC_PREFIX}redis_connected`, help: '1 while the event queue is reachable', collect: () => (publisher.stats().redisConnected ? 1 : 0) });
+
+  const app = createTrackerApp({
+    keys: config.keys,
+    sink: publisher,
+    hostHeader: config.trackHostHeader,
+    trustProxy: config.trustProxy,
+    ipStorage: config.ipStorage,
+    metrics,
+    logger,
+  });
+  let http;
+  try {
+    http = await serveHttp(app, config.port, config.host, options.shutdownGraceMs ?? 10_000);
+  } catch (error) {
+    await publisher.close();
+    throw error;
+  }
+  const { url } = http;
+  logger.info({ url, spool: config.spoolDir }, 'tracker listening');
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    publisher,
+    close: () =>
+      (closing ??= (async () => {
+        // First stop taking requests (those in flight are answered, their events published),
+        // then flush what is pending to Redis or the spool.
+        await http.close();
+        await publisher.close();
+        logger.info('tracker stopped');
+      })()),
+  };
+}
