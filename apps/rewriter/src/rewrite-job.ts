@@ -1,5 +1,6 @@
 import {
   InvalidPayloadError,
+  TRACKING_EVENT_JOB_OPTIONS,
   jobIdForEvent,
   jobIdForMessage,
   parseOutboundMessageJob,
@@ -26,7 +27,6 @@ const READY_JOB_OPTIONS: JobsOptions = {
   removeOnComplete: { age: 86_400 },
   removeOnFail: false,
 };
-const EVENT_JOB_OPTIONS: JobsOptions = { attempts: 20, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: { age: 86_400 }, removeOnFail: false };
 
 export interface RewriteJobDeps {
   keys: KeyRing;
@@ -113,7 +113,7 @@ export class RewriteJob {
         pixel: result.pixel,
         at: new Date().toISOString(),
       };
-      outputs.push(deps.events.add('message', event, { ...EVENT_JOB_OPTIONS, jobId: jobIdForEvent(event.id) }));
+      outputs.push(deps.events.add('message', event, { ...TRACKING_EVENT_JOB_OPTIONS, jobId: jobIdForEvent(event.id) }));
     }
     // Both at once (one round trip): if either fails the job is retried, and their ids make
     // the retry add nothing twice. Opens or clicks that reach the aggregator before the

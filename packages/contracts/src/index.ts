@@ -1,4 +1,4 @@
-export { QUEUE_NAMES, DEFAULT_QUEUE_PREFIX, isValidQueuePrefix, jobIdForMessage, jobIdForEvent } from './queues';
+export { QUEUE_NAMES, DEFAULT_QUEUE_PREFIX, TRACKING_EVENT_JOB_OPTIONS, isValidQueuePrefix, jobIdForMessage, jobIdForEvent } from './queues';
 export type { QueueName } from './queues';
 
 export {

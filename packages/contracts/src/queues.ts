@@ -59,3 +59,16 @@ export function jobIdForEvent(eventId: string): string {
   }
   return `event.${eventId}`;
 }
+
+/**
+ * How every producer adds a tracking event (the rewriter's `message` events, the tracker's
+ * opens and clicks): retried for a long while (the aggregator may be down), and kept a day
+ * after completion so an event added again within it (a retry, a spool replay) is dropped.
+ * Plain BullMQ JobsOptions, without the job id (always the event's, see jobIdForEvent).
+ */
+export const TRACKING_EVENT_JOB_OPTIONS = Object.freeze({
+  attempts: 20,
+  backoff: Object.freeze({ type: 'exponential' as const, delay: 1000 }),
+  removeOnComplete: Object.freeze({ age: 86_400 }),
+  removeOnFail: false,
+});

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { DEFAULT_QUEUE_PREFIX, isValidQueuePrefix, jobIdForEvent, parseTrackingEvent, QUEUE_NAMES, type TrackingEvent } from '@mailbeacon/contracts';
+import { DEFAULT_QUEUE_PREFIX, isValidQueuePrefix, TRACKING_EVENT_JOB_OPTIONS, jobIdForEvent, parseTrackingEvent, QUEUE_NAMES, type TrackingEvent } from '@mailbeacon/contracts';
 import { Queue, type JobsOptions } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 import { EventSpool } from './event-spool';
@@ -25,14 +25,8 @@ import { consoleLogger, type Logger } from './logger';
  *   key of what it records.
  */
 
-/** The same retry policy as the rewriter's events: the aggregator may be down for a while. */
-export const EVENT_JOB_OPTIONS: Readonly<JobsOptions> = Object.freeze({
-  attempts: 20,
-  backoff: { type: 'exponential', delay: 1000 },
-  // Kept a day after completion: an event added again within it (replay) is recognised and dropped.
-  removeOnComplete: { age: 86_400 },
-  removeOnFail: false,
-});
+/** The one policy for tracking events (see the contracts). */
+export const EVENT_JOB_OPTIONS: Readonly<JobsOptions> = TRACKING_EVENT_JOB_OPTIONS;
 
 /** The Redis connection settings that make a dead Redis fail fast instead of queueing commands. */
 export const FAIL_FAST_REDIS_OPTIONS: Readonly<RedisOptions> = Object.freeze({
