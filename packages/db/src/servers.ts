@@ -12,9 +12,16 @@ export interface Server {
 
 const toServer = (row: ServerRow): Server => ({ id: row.id, name: row.name, token: row.token, createdAt: row.created_at });
 
-/** 72 random bits in 12 URL-safe characters: short enough for every tracking URL. */
+/**
+ * 72 random bits in 12 URL-safe characters: short enough for every tracking URL. It starts
+ * with a letter or digit, so it can follow a command-line option (`--server -x…` would read
+ * as another option).
+ */
 export function newServerToken(): string {
-  return randomBytes(9).toString('base64url');
+  for (;;) {
+    const token = randomBytes(9).toString('base64url');
+    if (/^[A-Za-z0-9]/.test(token)) return token;
+  }
 }
 
 export class ServerRepository {

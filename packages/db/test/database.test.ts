@@ -99,3 +99,8 @@ describe('repositories', () => {
     await expect(domains.add({ host: 'click.two.example', server: 'no-such-server' })).rejects.toThrow(UnknownServerError);
   });
 });
+
+test('server tokens never start with "-" or "_" (they follow command-line options)', async () => {
+  const { newServerToken } = await import('../src/servers');
+  for (let i = 0; i < 2000; i++) expect(newServerToken()).toMatch(/^[A-Za-z0-9][A-Za-z0-9_-]{11}$/);
+});

@@ -42,29 +42,36 @@ export async function runService<C>(service: ServiceDefinition<C>): Promise<void
     throw error;
   }
   const logger = pino({ name: service.name, level: service.logLevel(config) });
-  let running: RunningService;
-  try {
-    running = await service.start(config, logger);
-  } catch (error) {
-    if (error instanceof StartupError) {
-      logger.fatal(error.message);
-      process.exit(1);
-    }
-    throw error;
-  }
+  // pino writes asynchronously: flush before exiting, or the last lines are lost.
+  const exit = (code: number) => logger.flush(() => process.exit(code));
+  // Signals are handled from the start: one arriving while the service starts stops it once
+  // it has started (instead of killing it half-way through).
+  let started: Promise<RunningService | undefined> | undefined;
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'stopping: finishing the work in hand');
-    running.close().then(
-      () => process.exit(0),
-      (error) => {
-        logger.error({ err: error }, 'unclean stop');
-        process.exit(1);
-      },
-    );
+    (started ?? Promise.resolve(undefined))
+      .then((running) => running?.close())
+      .then(
+        () => exit(0),
+        (error) => {
+          logger.error({ err: error }, 'unclean stop');
+          exit(1);
+        },
+      );
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+
+  started = service.start(config, logger).catch((error) => {
+    if (error instanceof StartupError) {
+      logger.fatal(error.message);
+      exit(1);
+      return new Promise<never>(() => {}); // exiting
+    }
+    throw error;
+  });
+  await started;
 }

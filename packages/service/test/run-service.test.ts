@@ -3,7 +3,8 @@ import path from 'node:path';
 
 /*
  * runService exits the process, so each case runs a small service in a child process
- * (against the built package).
+ * (against the built package). The services hold a timer, as a real one holds its sockets:
+ * otherwise the process would simply end before any signal.
  */
 const DIST = path.resolve(__dirname, '..', 'dist');
 
@@ -40,10 +41,19 @@ describe('runService', () => {
 
   test.each(['SIGTERM', 'SIGINT'] as const)('%s: finishes the work in hand (close) and exits 0', async (signal) => {
     const out = await run(
-      `runService({ name: 'demo', loadConfig: () => ({}), logLevel: () => 'info', start: async (c, logger) => { logger.info('started'); return { close: () => new Promise((r) => setTimeout(() => { logger.info('closed'); r(); }, 200)) }; } });`,
+      `runService({ name: 'demo', loadConfig: () => ({}), logLevel: () => 'info', start: async (c, logger) => { const alive = setInterval(() => {}, 1000); logger.info('started'); return { close: () => new Promise((r) => setTimeout(() => { clearInterval(alive); logger.info('closed'); r(); }, 200)) }; } });`,
       signal,
     );
     expect(out.code).toBe(0);
     expect(out.stdout).toMatch(/"msg":"stopping: finishing the work in hand"[\s\S]*"msg":"closed"/);
+  });
+
+  test('a signal while the service is still starting stops it once started, cleanly', async () => {
+    const out = await run(
+      `runService({ name: 'demo', loadConfig: () => ({}), logLevel: () => 'info', start: async (c, logger) => { const alive = setInterval(() => {}, 1000); logger.info('started'); await new Promise((r) => setTimeout(r, 300)); return { close: async () => { clearInterval(alive); logger.info('closed'); } }; } });`,
+      'SIGTERM',
+    );
+    expect(out.code).toBe(0);
+    expect(out.stdout).toMatch(/"msg":"closed"/);
   });
 });
