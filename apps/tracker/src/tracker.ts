@@ -30,6 +30,9 @@ export async function startTracker(config: TrackerConfig, logger: Logger, option
     prefix: config.queuePrefix,
     queueName: config.trackingEventsQueue,
     spoolDirectory: config.spoolDir,
+    // Group commit without a timer: what arrived in one turn of the event loop goes in one
+    // add, and what arrives while it is in flight goes in the next.
+    maxDelayMs: 0,
     logger,
     onBatch: (report) => batchSizes.observe(report.size),
   });
@@ -50,6 +53,9 @@ export async function startTracker(config: TrackerConfig, logger: Logger, option
     ipStorage: config.ipStorage,
     metrics,
     logger,
+    // The publisher bounds the wait itself (Redis slower than 250 ms: the spool), so no
+    // second timer per request.
+    publishTimeoutMs: Infinity,
   });
   let http;
   try {

@@ -147,7 +147,8 @@ export class EventPublisher {
   private queue: Queue | undefined;
 
   private pending: PendingEvent[] = [];
-  private flushTimer: NodeJS.Timeout | undefined;
+  /** Cancels the scheduled flush (a timer, or an immediate when maxDelayMs is 0). */
+  private flushTimer: (() => void) | undefined;
   /** The batch being stored; at most one at a time. */
   private committing: Promise<void> | undefined;
 
@@ -332,12 +333,21 @@ export class EventPublisher {
     if (this.pending.length >= this.options.maxBatch || this.state === 'draining') {
       this.startCommit();
     } else {
-      this.flushTimer ??= setTimeout(() => this.startCommit(), this.options.maxDelayMs);
+      // 0: flush once the requests that arrived in this turn of the event loop have all
+      // published (a timer would leave the loop idle while connections wait in lockstep).
+      if (this.flushTimer) return;
+      if (this.options.maxDelayMs === 0) {
+        const immediate = setImmediate(() => this.startCommit());
+        this.flushTimer = () => clearImmediate(immediate);
+      } else {
+        const timer = setTimeout(() => this.startCommit(), this.options.maxDelayMs);
+        this.flushTimer = () => clearTimeout(timer);
+      }
     }
   }
 
   private startCommit(): void {
-    clearTimeout(this.flushTimer);
+    this.flushTimer?.();
     this.flushTimer = undefined;
     if (this.committing || this.pending.length === 0) return;
     const batch = this.pending.splice(0, this.options.maxBatch);
