@@ -22,8 +22,9 @@ const HTML = '<html><body><a href="https://shop.example/a?x=1&amp;y=2">Shop</a> 
 
 /** Tracking URLs in a raw message; in quoted-printable parts they may be cut by soft line breaks. */
 const trackedLinks = (raw: Buffer) =>
-  [...raw.toString('latin1').matchAll(/https?:\/\/[a-z.]+\/c\/(?:[A-Za-z0-9_\-/]|=\r?\n)+/g)].map((m) => {
-    const url = m[0].replace(/=\r?\n/g, '');
+  [...raw.toString('latin1').matchAll(/https?:\/\/[a-z.]+\/c\/(?:[A-Za-z0-9_\-/]|=\r?\n|=2D)+/g)].map((m) => {
+    // A hyphen that starts a quoted-printable line is written =2D (it could read as a boundary).
+    const url = m[0].replace(/=\r?\n/g, '').replace(/=2D/g, '-');
     const v = verifyLink(keys, url);
     if (!v.ok) throw new Error(`${url}: ${v.reason}`);
     return v.value.url;
