@@ -151,6 +151,12 @@ describe('the rewriter process', () => {
     expect(await exited(bad)).toBe(78);
     expect(stderr).toMatch(/REDIS_URL: .*\n.*REWRITER_CONCURRENCY: /);
 
+    const shortSecret = startWorker({ MAILBEACON_SECRET: 'short' });
+    let secretErr = '';
+    shortSecret.stderr!.on('data', (d) => (secretErr += d));
+    expect(await exited(shortSecret)).toBe(78);
+    expect(secretErr).toMatch(/MAILBEACON_SECRET: must be at least 16 characters/);
+
     const down = startWorker({ DATABASE_URL: 'postgres://postgres:pw@127.0.0.1:1/x', LOG_LEVEL: 'info' });
     expect(await exited(down)).toBe(1);
   }, 30000);
