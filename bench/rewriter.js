@@ -440,7 +440,13 @@ async function main() {
     /** Checks a finished worker pass, then empties the queues for the next one. */
     const verifyAndClear = async (items) => {
       const problems = [];
-      const counts = await outbound.getJobCounts('wait', 'active', 'delayed', 'failed', 'completed');
+      // A job's ready message lands just before the job itself is marked completed: give the
+      // last few a moment (outside the timed window) before counting.
+      let counts = await outbound.getJobCounts('wait', 'active', 'delayed', 'failed', 'completed');
+      for (let i = 0; i < 100 && counts.active > 0; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        counts = await outbound.getJobCounts('wait', 'active', 'delayed', 'failed', 'completed');
+      }
       if (counts.completed !== items.length || counts.failed || counts.wait || counts.active || counts.delayed) {
         problems.push(`outbound-messages: ${JSON.stringify(counts)}, expected ${items.length} completed and nothing else`);
       }
