@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
-import { ConfigError, databaseUrl, loadConfig, logLevel, port, type ConfigProblem, type Env, type LogLevel } from '@mailbeacon/contracts';
+import { ConfigError, databaseUrl, loadConfig, loadConfigs, logLevel, port, type Env, type LogLevel } from '@mailbeacon/contracts';
 import { z } from 'zod';
 
 export const DEFAULT_ADMIN_PORT = 8081;
@@ -41,23 +41,21 @@ export interface AdminConfig {
   logLevel: LogLevel;
 }
 
-/** Reads the admin settings; a ConfigError lists every bad variable at once. */
-export function loadAdminConfig(env: Env = process.env): AdminConfig {
-  const problems: ConfigProblem[] = [];
-  let values: z.output<typeof schema> | undefined;
-  try {
-    values = loadConfig(schema, env);
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    problems.push(...error.problems);
-  }
-  // Trimmed: a token pasted from a file often carries a trailing newline.
+/** ADMIN_TOKEN trimmed (a token pasted from a file often carries a trailing newline); undefined when unset. */
+function adminToken(env: Env): string | undefined {
   const token = env.ADMIN_TOKEN?.trim() || undefined;
   if (token !== undefined && token.length < MIN_ADMIN_TOKEN_LENGTH) {
-    problems.push({ variable: 'ADMIN_TOKEN', message: `must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters long (got ${token.length} characters)` });
+    throw new ConfigError([{ variable: 'ADMIN_TOKEN', message: `must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters long (got ${token.length} characters)` }]);
   }
-  if (problems.length > 0 || values === undefined) throw new ConfigError(problems);
+  return token;
+}
 
+/** Reads the admin settings; a ConfigError lists every bad variable at once. */
+export function loadAdminConfig(env: Env = process.env): AdminConfig {
+  const [values, token] = loadConfigs(
+    () => loadConfig(schema, env),
+    () => adminToken(env),
+  );
   return {
     port: values.ADMIN_PORT,
     host: values.ADMIN_HOST,

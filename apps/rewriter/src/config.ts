@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { QUEUE_NAMES, signingKeysFromEnv, boolean, databaseUrl, loadConfig, logLevel, positiveInt, queuePrefix, redisUrl, type Env } from '@mailbeacon/contracts';
+import { QUEUE_NAMES, loadConfigs, signingKeysFromEnv, boolean, databaseUrl, loadConfig, logLevel, positiveInt, queuePrefix, redisUrl, type Env } from '@mailbeacon/contracts';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '@mailbeacon/rewrite';
 import { z } from 'zod';
 
@@ -34,9 +34,11 @@ const schema = z.object({
 export type RewriterConfig = z.output<typeof schema> & { signing: Env };
 
 export function loadRewriterConfig(env: Env = process.env): RewriterConfig {
-  const config = loadConfig(schema, env);
   const signing = { MAILBEACON_SECRET: env.MAILBEACON_SECRET, MAILBEACON_PREVIOUS_SECRETS: env.MAILBEACON_PREVIOUS_SECRETS };
-  // Checked now, so a bad secret is a configuration error (exit 78) rather than a start-up crash.
-  signingKeysFromEnv(signing);
+  // The secrets are checked now, so a bad one is a configuration error (exit 78), reported with the rest.
+  const [config] = loadConfigs(
+    () => loadConfig(schema, env),
+    () => signingKeysFromEnv(signing),
+  );
   return { ...config, signing };
 }

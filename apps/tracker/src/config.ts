@@ -1,15 +1,14 @@
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import {
-  ConfigError,
   loadConfig,
+  loadConfigs,
   logLevel,
   port,
   queuePrefix,
   QUEUE_NAMES,
   redisUrl,
   signingKeysFromEnv,
-  type ConfigProblem,
   type Env,
   type LogLevel,
 } from '@mailbeacon/contracts';
@@ -127,23 +126,10 @@ export interface TrackerConfig {
 
 /** Reads the tracker's settings; a ConfigError lists every bad variable at once (signing secrets included). */
 export function loadTrackerConfig(env: Env = process.env): TrackerConfig {
-  const problems: ConfigProblem[] = [];
-  let values: z.output<typeof schema> | undefined;
-  try {
-    values = loadConfig(schema, env);
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    problems.push(...error.problems);
-  }
-  let signing: ReturnType<typeof signingKeysFromEnv> | undefined;
-  try {
-    signing = signingKeysFromEnv(env);
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    problems.push(...error.problems);
-  }
-  if (problems.length > 0 || values === undefined || signing === undefined) throw new ConfigError(problems);
-
+  const [values, signing] = loadConfigs(
+    () => loadConfig(schema, env),
+    () => signingKeysFromEnv(env),
+  );
   return {
     port: values.TRACKER_PORT,
     host: values.TRACKER_HOST,

@@ -158,3 +158,22 @@ export function logLevel(defaultLevel: LogLevel = DEFAULT_LOG_LEVEL) {
     defaultLevel,
   );
 }
+
+/**
+ * Runs several configuration loaders and reports the problems of all of them in one
+ * ConfigError, so an operator fixes every variable in one go.
+ */
+export function loadConfigs<T extends unknown[]>(...loaders: { [K in keyof T]: () => T[K] }): T {
+  const problems: ConfigProblem[] = [];
+  const results = (loaders as Array<() => unknown>).map((load) => {
+    try {
+      return load();
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      problems.push(...error.problems);
+      return undefined;
+    }
+  });
+  if (problems.length > 0) throw new ConfigError(problems);
+  return results as T;
+}

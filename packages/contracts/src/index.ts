@@ -26,6 +26,7 @@ export type {
 
 export {
   loadConfig,
+  loadConfigs,
   ConfigError,
   redisUrl,
   databaseUrl,

@@ -171,3 +171,19 @@ describe('loadConfig', () => {
     }
   });
 });
+
+describe('loadConfigs', () => {
+  it('returns every loader’s result, or one ConfigError with all their problems', () => {
+    const { loadConfigs } = jest.requireActual('../src/config') as typeof import('../src/config');
+    expect(loadConfigs(() => 1, () => 'two')).toEqual([1, 'two']);
+    const error = configError(() =>
+      loadConfigs(
+        () => load(port(80), 'x'),
+        () => 'fine',
+        () => load(redisUrl(), 'http://nope'),
+      ),
+    );
+    expect(error.problems.map((p) => p.variable)).toEqual(['VALUE', 'VALUE']);
+    expect(() => loadConfigs(() => { throw new TypeError('not a config problem'); })).toThrow(TypeError);
+  });
+});
