@@ -62,6 +62,8 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { performance } = require('node:perf_hooks');
+const { median, table, sleep, envInteger } = require('./support');
+const intFromEnv = envInteger('bench:rewriter');
 
 const ROOT = path.resolve(__dirname, '..');
 const WORKER_MAIN = path.join(ROOT, 'apps', 'rewriter', 'dist', 'main.js');
@@ -77,29 +79,9 @@ function fail(message) {
   throw new BenchError(message);
 }
 
-function intFromEnv(name, defaultValue, min) {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return defaultValue;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min) {
-    console.error(`bench:rewriter: ${name} must be an integer ≥ ${min}, got ${JSON.stringify(raw)}`);
-    process.exit(2);
-  }
-  return value;
-}
 
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
 
-function table(rows) {
-  const widths = rows[0].map((_, c) => Math.max(...rows.map((row) => String(row[c]).length)));
-  return rows.map((row) => row.map((cell, c) => (c === 0 ? String(cell).padEnd(widths[c]) : String(cell).padStart(widths[c]))).join('  ')).join('\n');
-}
 
 const skipCode = (skipped) => (skipped === undefined ? undefined : skipped.split(':')[0].trim());
 
