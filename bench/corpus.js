@@ -131,4 +131,16 @@ async function loadWorkload(dir = corpusDir()) {
   return { dir: corpus.dir, messages };
 }
 
-module.exports = { CorpusError, corpusDir, loadCorpus, loadWorkload, wrapHtml, splitParts, htmlPartsOf, isReadableHtml };
+/** The corpus folder, checked to hold the corpus: `fail(message)` is called when it does not. */
+function checkedCorpusDir(fail) {
+  const dir = corpusDir();
+  try {
+    loadCorpus(dir);
+  } catch (error) {
+    if (error instanceof CorpusError) fail(error.message);
+    throw error;
+  }
+  return dir;
+}
+
+module.exports = { CorpusError, checkedCorpusDir, corpusDir, loadCorpus, loadWorkload, wrapHtml, splitParts, htmlPartsOf, isReadableHtml };

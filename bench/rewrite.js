@@ -160,14 +160,8 @@ async function main() {
   if (!(seconds > 0)) fail(`BENCH_SECONDS must be a positive number of seconds, got ${JSON.stringify(process.env.BENCH_SECONDS)}`);
 
   // Fail on a missing corpus or build here, with a clear message, before any worker starts.
-  const { CorpusError, corpusDir, loadCorpus } = require('./corpus');
-  const dir = corpusDir();
-  try {
-    loadCorpus(dir);
-  } catch (error) {
-    if (error instanceof CorpusError) fail(error.message);
-    throw error;
-  }
+  const { checkedCorpusDir } = require('./corpus');
+  const dir = checkedCorpusDir(fail);
   for (const name of ['@mailbeacon/rewrite', '@mailbeacon/links']) {
     try {
       require.resolve(name);

@@ -249,14 +249,8 @@ async function main() {
   const profileDir = process.env.BENCH_CPU_PROF ? path.resolve(process.env.BENCH_CPU_PROF) : undefined;
 
   // Clear failures first: a missing corpus or build.
-  const { CorpusError, corpusDir, loadCorpus, loadWorkload } = require('./corpus');
-  const dir = corpusDir();
-  try {
-    loadCorpus(dir);
-  } catch (error) {
-    if (error instanceof CorpusError) fail(error.message);
-    throw error;
-  }
+  const { checkedCorpusDir, loadWorkload } = require('./corpus');
+  const dir = checkedCorpusDir(fail);
   for (const name of ['@mailbeacon/client', '@mailbeacon/contracts', '@mailbeacon/db', '@mailbeacon/rewrite', '@mailbeacon/links', '@mailbeacon/testing', '@mailbeacon/rewriter']) {
     try {
       require.resolve(name);

@@ -1,12 +1,16 @@
 import { Headers } from '@zone-eu/mailsplit';
 import addressparser from 'nodemailer/lib/addressparser';
 
-/** The header block of a raw message: everything up to the first empty line. */
+/** The header block of a raw message: its lines up to the first empty one (only they are read). */
 function headerBlock(raw: Buffer): Buffer {
-  const crlf = raw.indexOf('\r\n\r\n');
-  const lf = raw.indexOf('\n\n');
-  const ends = [crlf >= 0 ? crlf + 4 : -1, lf >= 0 ? lf + 2 : -1].filter((i) => i >= 0);
-  return ends.length ? raw.subarray(0, Math.min(...ends)) : raw;
+  for (let start = 0; start < raw.length; ) {
+    const lf = raw.indexOf(0x0a, start);
+    if (lf < 0) break;
+    const empty = lf === start || (lf === start + 1 && raw[start] === 0x0d);
+    if (empty) return raw.subarray(0, lf + 1);
+    start = lf + 1;
+  }
+  return raw;
 }
 
 /** The domain of the message's From address (lower case), or undefined when it has none. */
