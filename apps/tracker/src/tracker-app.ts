@@ -164,7 +164,15 @@ export function createTrackerApp(options: TrackerAppOptions): Express {
       ip: storedAddress(req.ip, ipStorage),
       userAgent: agent ? (agent.length > MAX_USER_AGENT_LENGTH ? agent.slice(0, MAX_USER_AGENT_LENGTH) : agent) : null,
       method: req.method as 'GET' | 'HEAD',
+      ...purposeOf(req),
     };
+  }
+
+  /** Prefetch/preview marks for the aggregator's machine rules; absent on ordinary requests. */
+  function purposeOf(req: Request): { purpose?: string } {
+    const value = req.headers['sec-purpose'] ?? req.headers['purpose'];
+    if (typeof value !== 'string' || value.length === 0) return {};
+    return { purpose: value.slice(0, 256) };
   }
 
   function reject(req: Request, res: Response, reason: string): void {

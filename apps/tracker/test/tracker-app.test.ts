@@ -218,6 +218,16 @@ describe('clicks', () => {
     expect(sink.events[0]).toMatchObject({ type: 'click', method: 'HEAD', userAgent: 'LinkScanner/1.0', url: DESTINATION });
   });
 
+  test('a prefetch or preview mark (Sec-Purpose, or the older Purpose) is recorded for the machine rules', async () => {
+    const { app, sink } = tracker();
+    await request(app).get(CLICK).set(TRACK).set('Sec-Purpose', 'prefetch;prerender').expect(302);
+    await request(app).get(PIXEL).set(TRACK).set('Purpose', 'preview').expect(200);
+    await request(app).get(CLICK).set(TRACK).expect(302);
+    expect(sink.events.map((event) => (event.type === 'message' ? undefined : event.purpose))).toEqual(['prefetch;prerender', 'preview', undefined]);
+    expect('purpose' in sink.events[2]).toBe(false);
+    for (const event of sink.events) expect(trackingEventSchema.parse(event)).toEqual(event);
+  });
+
   test('a query string added to the tracking URL changes nothing, even one naming another site', async () => {
     const { app, sink } = tracker();
     const res = await request(app).get(`${CLICK}?next=https://evil.example/&utm_source=x`).set(TRACK).expect(302);

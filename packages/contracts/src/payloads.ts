@@ -128,6 +128,8 @@ const hitFields = {
   method: z.enum(['GET', 'HEAD']),
   /** Name of a known image proxy or scanner when detected (e.g. Apple MPP). */
   proxy: z.string().optional(),
+  /** The request's `Sec-Purpose` (or legacy `Purpose`) header: browsers mark prefetches and previews with it. */
+  purpose: z.string().max(256).optional(),
 };
 
 export const openEventSchema = z.object({ type: z.literal('open'), ...hitFields });
