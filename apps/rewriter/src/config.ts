@@ -1,11 +1,8 @@
 import { availableParallelism } from 'node:os';
-import { QUEUE_NAMES, loadConfigs, signingKeysFromEnv, boolean, databaseUrl, loadConfig, logLevel, positiveInt, queuePrefix, redisUrl, type Env } from '@mailbeacon/contracts';
+import { QUEUE_NAMES, loadConfigs, nonNegativeInt, queueName, signingKeysFromEnv, boolean, databaseUrl, loadConfig, logLevel, positiveInt, queuePrefix, redisUrl, type Env } from '@mailbeacon/contracts';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '@mailbeacon/rewrite';
 import { z } from 'zod';
 
-const queueName = (name: string) => z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/, 'must be 1-100 of A-Z a-z 0-9 _ . -').default(name);
-const nonNegativeInt = (value: number) =>
-  z.string().regex(/^\d+$/, 'must be a whole number ≥ 0').transform(Number).default(value);
 
 const schema = z.object({
   REDIS_URL: redisUrl(),

@@ -7,6 +7,7 @@ import {
   port,
   queuePrefix,
   QUEUE_NAMES,
+  queueName,
   redisUrl,
   signingKeysFromEnv,
   type Env,
@@ -44,7 +45,6 @@ const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 /** proxy-addr's named ranges. */
 const TRUST_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
-const queueName = (name: string) => z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/, 'must be 1-100 of A-Z a-z 0-9 _ . -').default(name);
 
 /** One TRUST_PROXY entry: a named range, an address, or address/prefix-length. */
 function isTrustEntry(entry: string): boolean {

@@ -128,6 +128,19 @@ export function positiveInt(defaultValue: number) {
   return envField('a positive integer', integerIn(1, Number.MAX_SAFE_INTEGER), defaultValue);
 }
 
+export function nonNegativeInt(defaultValue: number) {
+  return envField('a whole number ≥ 0', integerIn(0, Number.MAX_SAFE_INTEGER), defaultValue);
+}
+
+/** A queue name: BullMQ joins it into Redis keys with ':', so it keeps to a plain alphabet. */
+export function queueName(defaultName: string) {
+  return envField(
+    '1-100 of A-Z a-z 0-9 _ . -',
+    (raw) => (/^[A-Za-z0-9_.-]{1,100}$/.test(raw) ? raw : undefined),
+    defaultName,
+  );
+}
+
 /** A Map, not an object literal, so `constructor` or `__proto__` are not booleans. */
 const BOOLEAN_WORDS: ReadonlyMap<string, boolean> = new Map([
   ['true', true], ['1', true], ['yes', true],

@@ -1,6 +1,8 @@
 export { createDatabase, ensureDatabase, migrateToLatest, openDatabase, databaseName, redact, DatabaseSetupError } from './database';
 export type { DatabaseOptions } from './database';
-export type { Database, VerificationStatus } from './schema';
+export type { Database, VerificationStatus, MessagesTable, OpensTable, ClicksTable, LinkStatsTable, HourlyStatsTable } from './schema';
+export { EventPartitions, EVENT_TABLES, dayStart, partitionName } from './event-partitions';
+export type { EventPartition, EventTable } from './event-partitions';
 export { ServerRepository, newServerToken } from './servers';
 export type { Server } from './servers';
 export { TrackingDomainRepository, UnknownServerError, DuplicateTrackingDomainError } from './tracking-domains';

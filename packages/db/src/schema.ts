@@ -26,9 +26,89 @@ export interface TrackingDomainsTable {
   updated_at: ColumnType<Date, never, Date>;
 }
 
+/** One row per tracked message; a row made by an early open/click has nulls until its message event arrives. */
+export interface MessagesTable {
+  token: string;
+  server: string;
+  platform_message_id: string | null;
+  recipient: string | null;
+  tag: string | null;
+  tracking_domain: string | null;
+  link_count: number | null;
+  pixel: boolean | null;
+  sent_at: Date | null;
+  opens: Generated<number>;
+  human_opens: Generated<number>;
+  clicks: Generated<number>;
+  human_clicks: Generated<number>;
+  first_opened_at: Date | null;
+  last_opened_at: Date | null;
+  first_human_opened_at: Date | null;
+  first_clicked_at: Date | null;
+  last_clicked_at: Date | null;
+  first_human_clicked_at: Date | null;
+  updated_at: Generated<Date>;
+}
+
+interface HitColumns {
+  id: string;
+  at: Date;
+  message_token: string;
+  server: string;
+  ip: string | null;
+  user_agent: string | null;
+  method: string;
+  purpose: string | null;
+  machine: boolean;
+  machine_reason: string | null;
+}
+
+export interface OpensTable extends HitColumns {
+  proxy: string | null;
+}
+
+export interface ClicksTable extends HitColumns {
+  link_index: number;
+  url: string;
+}
+
+export interface LinkStatsTable {
+  message_token: string;
+  link_index: number;
+  url: string;
+  clicks: number;
+  human_clicks: number;
+  first_clicked_at: Date | null;
+  last_clicked_at: Date | null;
+}
+
+/** bigint columns: node-postgres returns them as strings. */
+type Count = ColumnType<string, number | string, number | string>;
+
+export interface HourlyStatsTable {
+  server: string;
+  tracking_domain: string;
+  tag: string;
+  hour: Date;
+  messages: Count;
+  opens: Count;
+  unique_opens: Count;
+  clicks: Count;
+  unique_clicks: Count;
+  human_opens: Count;
+  human_unique_opens: Count;
+  human_clicks: Count;
+  human_unique_clicks: Count;
+}
+
 export interface Database {
   servers: ServersTable;
   tracking_domains: TrackingDomainsTable;
+  messages: MessagesTable;
+  opens: OpensTable;
+  clicks: ClicksTable;
+  link_stats: LinkStatsTable;
+  hourly_stats: HourlyStatsTable;
 }
 
 export type ServerRow = Selectable<ServersTable>;

@@ -1,5 +1,6 @@
 import type { Migration } from 'kysely';
 import * as m0001 from './0001-servers-and-tracking-domains';
+import * as m0002 from './0002-tracking-stats';
 
 /**
  * Every migration, by name, in order. Imported statically so they ship inside the compiled
@@ -8,4 +9,5 @@ import * as m0001 from './0001-servers-and-tracking-domains';
  */
 export const migrations: Record<string, Migration> = {
   '0001-servers-and-tracking-domains': m0001,
+  '0002-tracking-stats': m0002,
 };

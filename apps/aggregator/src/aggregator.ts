@@ -1,0 +1,143 @@
+import { BatcherClosedError, EventBatcher, EventRetention, isTransientDatabaseError, StatsWriter } from '@mailbeacon/aggregate';
+import { InvalidPayloadError, parseTrackingEvent, type TrackingEvent } from '@mailbeacon/contracts';
+import { EventPartitions, openDatabase, redact } from '@mailbeacon/db';
+import { describeError, StartupError } from '@mailbeacon/service';
+import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { AggregatorConfig } from './config';
+
+export interface AggregatorStats {
+  batches: number;
+  events: number;
+  stored: number;
+  duplicates: number;
+  reclassified: number;
+  retries: number;
+  failed: number;
+}
+
+export interface RunningAggregator {
+  worker: Worker;
+  stats: Readonly<AggregatorStats>;
+  /** Writes the batches in hand (up to SHUTDOWN_TIMEOUT_MS), then closes every connection. */
+  close(): Promise<void>;
+}
+
+/** How soon a job given back at shutdown is offered again. */
+const RETURN_DELAY_MS = 1000;
+
+/** Wires the aggregator: tracking-events (Redis) → batches → PostgreSQL. */
+export async function startAggregator(config: AggregatorConfig, logger: Logger): Promise<RunningAggregator> {
+  const db = await openDatabase(config.DATABASE_URL, { maxConnections: 4 }).catch((error: unknown) => {
+    throw new StartupError(`cannot reach PostgreSQL at ${redact(config.DATABASE_URL)}: ${describeError(error)}`);
+  });
+  const partitions = new EventPartitions(db);
+  const retention = new EventRetention(partitions, { retentionDays: config.RETENTION_DAYS });
+  const runRetention = async () => {
+    try {
+      const { dropped } = await retention.run();
+      if (dropped.length > 0) logger.info({ dropped: dropped.map((p) => p.name), cutoff: retention.cutoff() }, 'dropped expired event partitions');
+    } catch (error) {
+      logger.warn({ err: error }, 'retention run failed; trying again at the next interval');
+    }
+  };
+  await runRetention();
+  const retentionTimer = setInterval(() => void runRetention(), config.RETENTION_INTERVAL_MS);
+  retentionTimer.unref();
+
+  const stats: AggregatorStats = { batches: 0, events: 0, stored: 0, duplicates: 0, reclassified: 0, retries: 0, failed: 0 };
+  const writer = new StatsWriter(db, partitions, {
+    earlyClickMs: config.EARLY_CLICK_MS,
+    burstWindowMs: config.BURST_WINDOW_MS,
+    burstMinLinks: config.BURST_MIN_LINKS,
+  });
+  const batcher = new EventBatcher<TrackingEvent>({
+    maxSize: config.AGGREGATOR_BATCH_SIZE,
+    maxWaitMs: config.AGGREGATOR_BATCH_WAIT_MS,
+    isTransient: isTransientDatabaseError,
+    async write(events) {
+      const summary = await writer.write(events);
+      stats.batches++;
+      stats.events += summary.events;
+      stats.stored += summary.stored;
+      stats.duplicates += summary.duplicates;
+      stats.reclassified += summary.reclassified;
+      logger.debug(summary, 'batch written');
+    },
+    onRetry(error, attempt, delayMs, size) {
+      stats.retries++;
+      // Events stay in Redis (their jobs stay active, their locks renewed) until this succeeds.
+      logger.warn({ err: error, attempt, delayMs, events: size }, 'PostgreSQL unavailable; batch will be retried');
+    },
+    onItemFailed(event, error) {
+      stats.failed++;
+      logger.error({ err: error, event }, 'event could not be stored; its job will be retried and then kept as failed');
+    },
+  });
+
+  const connection = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
+  const handle = async (job: Job, token?: string): Promise<void> => {
+    let event: TrackingEvent;
+    try {
+      event = parseTrackingEvent(job.data);
+    } catch (error) {
+      if (error instanceof InvalidPayloadError) throw new UnrecoverableError(error.message);
+      throw error;
+    }
+    try {
+      await batcher.add(event);
+    } catch (error) {
+      if (!(error instanceof BatcherClosedError) || !token) throw error;
+      // Shutting down before the batch was written: back to the queue, without using an attempt.
+      await job.moveToDelayed(Date.now() + RETURN_DELAY_MS, token);
+      throw new DelayedError();
+    }
+  };
+  const worker = new Worker(config.QUEUE_TRACKING_EVENTS, handle, {
+    connection,
+    prefix: config.QUEUE_PREFIX,
+    // Two batches in hand: one being written while the next fills.
+    concurrency: 2 * config.AGGREGATOR_BATCH_SIZE,
+    lockDuration: config.LOCK_DURATION_MS,
+    stalledInterval: config.STALLED_INTERVAL_MS,
+    maxStalledCount: config.MAX_STALLED_COUNT,
+  });
+  worker.on('failed', (job, error) => {
+    if (job && !(error instanceof DelayedError)) logger.error({ jobId: job.id, err: error, attemptsMade: job.attemptsMade }, 'tracking event job failed');
+  });
+  worker.on('error', (error) => logger.error({ err: error }, 'aggregator worker error'));
+  await worker.waitUntilReady().catch(async (error: unknown) => {
+    await Promise.allSettled([worker.close(true), db.destroy()]);
+    throw new StartupError(`cannot reach Redis at ${config.REDIS_URL}: ${describeError(error)}`);
+  });
+  logger.info(
+    { queue: config.QUEUE_TRACKING_EVENTS, prefix: config.QUEUE_PREFIX, batchSize: config.AGGREGATOR_BATCH_SIZE, batchWaitMs: config.AGGREGATOR_BATCH_WAIT_MS, retentionDays: config.RETENTION_DAYS },
+    'aggregator started',
+  );
+
+  return {
+    worker,
+    stats,
+    async close() {
+      clearInterval(retentionTimer);
+      const closing = worker.close();
+      // No more items are coming: write what is forming now instead of waiting out the window.
+      const flushing = batcher.close();
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = await Promise.race([
+        Promise.all([closing, flushing]).then(() => false),
+        new Promise<boolean>((resolve) => (timer = setTimeout(resolve, config.SHUTDOWN_TIMEOUT_MS, true))),
+      ]);
+      clearTimeout(timer);
+      if (timedOut) {
+        logger.warn({ pending: batcher.pending }, 'PostgreSQL did not take the last batches in time; their events go back to the queue');
+        batcher.abandon();
+        await closing;
+      }
+      await db.destroy();
+      await connection.quit();
+      logger.info(stats, 'aggregator stopped');
+    },
+  };
+}

@@ -1,0 +1,4 @@
+export { startAggregator } from './aggregator';
+export type { AggregatorStats, RunningAggregator } from './aggregator';
+export { loadAggregatorConfig } from './config';
+export type { AggregatorConfig } from './config';
