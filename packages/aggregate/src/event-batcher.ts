@@ -42,6 +42,8 @@ export class EventBatcher<T> {
   private closed = false;
   private abandoned = false;
   private wakeRetry: (() => void) | undefined;
+  /** Items of the batch being written (or retried, or isolated) not yet settled. */
+  private inFlight = 0;
   private readonly retryMinMs: number;
   private readonly retryMaxMs: number;
 
@@ -54,7 +56,7 @@ export class EventBatcher<T> {
 
   /** Items waiting for their batch to be written. */
   get pending(): number {
-    return this.forming.length + this.sealed.reduce((sum, batch) => sum + batch.length, 0);
+    return this.inFlight + this.forming.length + this.sealed.reduce((sum, batch) => sum + batch.length, 0);
   }
 
   /** Resolves once the item's batch is committed; rejects if the item itself cannot be written. */
@@ -71,7 +73,8 @@ export class EventBatcher<T> {
   async close(): Promise<void> {
     this.closed = true;
     this.seal();
-    await this.writing;
+    // A batch sealed just as a drain ended is written by the next one, which replaces `writing`.
+    while (this.writing) await this.writing;
   }
 
   /**
@@ -105,6 +108,7 @@ export class EventBatcher<T> {
 
   private async drain(): Promise<void> {
     for (let batch = this.sealed.shift(); batch; batch = this.sealed.shift()) {
+      this.inFlight = batch.length;
       await this.writeIsolating(batch);
     }
   }
@@ -113,15 +117,18 @@ export class EventBatcher<T> {
   private async writeIsolating(batch: Pending<T>[]): Promise<void> {
     const outcome = await this.writeRetrying(batch);
     if (outcome === 'written') {
+      this.inFlight -= batch.length;
       for (const pending of batch) pending.resolve();
       return;
     }
     if (outcome === 'abandoned') {
       const error = new BatcherClosedError('shut down before the batch could be written');
+      this.inFlight -= batch.length;
       for (const pending of batch) pending.reject(error);
       return;
     }
     if (batch.length === 1) {
+      this.inFlight -= 1;
       this.options.onItemFailed?.(batch[0].item, outcome.error);
       batch[0].reject(outcome.error);
       return;
@@ -141,6 +148,8 @@ export class EventBatcher<T> {
         return 'written';
       } catch (error) {
         if (!this.options.isTransient(error)) return { error };
+        // abandon() came during this attempt: no retry, and no waiting out the delay.
+        if (this.abandoned) return 'abandoned';
         const delay = Math.min(this.retryMaxMs, this.retryMinMs * 2 ** Math.min(attempt - 1, 30));
         this.options.onRetry?.(error, attempt, delay, batch.length);
         await new Promise<void>((resolve) => {

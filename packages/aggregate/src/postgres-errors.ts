@@ -3,6 +3,8 @@
  * node-postgres and the socket layer report connection trouble without one.
  */
 
+import { types } from 'node:util';
+
 /** Classes and codes that say "the database, not the data": retry the same batch later. */
 const TRANSIENT_CLASSES = ['08', '53', '57', '58'];
 const TRANSIENT_CODES = new Set([
@@ -18,7 +20,8 @@ const TRANSIENT_NODE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ET
  * connection, a deadlock); false for errors about the data itself, which retrying cannot fix.
  */
 export function isTransientDatabaseError(error: unknown): boolean {
-  if (!(error instanceof Error)) return false;
+  // isNativeError also recognises errors from another realm (Node's own socket errors under Jest's vm).
+  if (!(error instanceof Error) && !types.isNativeError(error)) return false;
   const code = (error as { code?: unknown }).code;
   if (typeof code === 'string') {
     if (TRANSIENT_NODE_CODES.has(code)) return true;

@@ -31,8 +31,11 @@ export interface DatabaseOptions {
 
 export function createDatabase(url: string, options: DatabaseOptions = {}): Kysely<Database> {
   const pool = new pg.Pool({ connectionString: url, max: options.maxConnections ?? 10 });
-  // An idle client losing its connection (Postgres restarting) must not crash the process.
+  // A client losing its connection (Postgres restarting, a terminated backend) must not crash
+  // the process: idle ones are reported on the pool, busy ones on the client, and the query in
+  // flight is rejected anyway, which is where callers handle it.
   pool.on('error', () => {});
+  pool.on('connect', (client) => client.on('error', () => {}));
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }
 

@@ -6,3 +6,15 @@ export { trackingHostStandIn, listenOnLoopback, closeServer } from './tracking-h
 export type { TrackingHostStandIn } from './tracking-host-stand-in';
 export { capturingLogger } from './capturing-logger';
 export { OwnRedis, freePort } from './redis-server';
+export {
+  fixtureToken,
+  linkUrl,
+  messageEventFixture,
+  openEventFixture,
+  clickEventFixture,
+  FIXTURE_SERVER,
+  FIXTURE_DOMAIN,
+  BROWSER_AGENT,
+} from './event-fixtures';
+export type { MessageFixture, HitFixture } from './event-fixtures';
+export { OwnPostgres } from './postgres-server';

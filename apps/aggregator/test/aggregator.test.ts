@@ -1,0 +1,138 @@
+import { jobIdForEvent, TRACKING_EVENT_JOB_OPTIONS } from '@mailbeacon/contracts';
+import { capturingLogger, openEventFixture, fixtureToken, temporaryDatabase, TEST_POSTGRES_URL, TEST_REDIS_URL, uniquePrefix, type TemporaryDatabase } from '@mailbeacon/testing';
+import pg from 'pg';
+import { startAggregator, type RunningAggregator } from '../src/aggregator';
+import { loadAggregatorConfig } from '../src/config';
+import { enqueue, eventsQueue, eventStream, expectedTotals, storedTotals, waitUntil } from './event-stream';
+
+/* The aggregator in this process, on the real queue and a database of its own. */
+
+let temp: TemporaryDatabase;
+let redis: ReturnType<typeof uniquePrefix>;
+let events: ReturnType<typeof eventsQueue>;
+let running: RunningAggregator | undefined;
+let log: ReturnType<typeof capturingLogger>;
+
+async function start(env: Record<string, string> = {}): Promise<RunningAggregator> {
+  const config = loadAggregatorConfig({
+    DATABASE_URL: temp.url,
+    REDIS_URL: TEST_REDIS_URL,
+    QUEUE_PREFIX: redis.prefix,
+    AGGREGATOR_BATCH_SIZE: '50',
+    AGGREGATOR_BATCH_WAIT_MS: '20',
+    ...env,
+  });
+  log = capturingLogger('info');
+  running = await startAggregator(config, log.logger);
+  return running;
+}
+
+beforeEach(async () => {
+  temp = await temporaryDatabase();
+  redis = uniquePrefix();
+  events = eventsQueue(redis.prefix, TEST_REDIS_URL);
+});
+
+afterEach(async () => {
+  await running?.close();
+  running = undefined;
+  await events.close();
+  await redis.cleanup();
+  await temp.drop();
+});
+
+const drained = async () => (await events.queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized')) as Record<string, number>;
+const nothingLeft = async () => Object.values(await drained()).every((count) => count === 0);
+
+describe('the aggregator', () => {
+  test('a stream through the queue ends with exact counts in every table, in batches', async () => {
+    const stream = eventStream('s', 40, 6);
+    await enqueue(events.queue, [...stream.messages, ...stream.hits]);
+    const aggregator = await start();
+    await waitUntil(nothingLeft, 20_000, 'the queue to drain');
+    expect(await storedTotals(temp.db)).toEqual(expectedTotals(stream));
+    expect(await events.queue.getCompletedCount()).toBe(stream.messages.length + stream.hits.length);
+    expect(aggregator.stats).toMatchObject({ events: 280, stored: 280, duplicates: 0, failed: 0 });
+    // 280 events in batches of at most 50.
+    expect(aggregator.stats.batches).toBeGreaterThanOrEqual(6);
+    expect(aggregator.stats.batches).toBeLessThan(280);
+  });
+
+  test('events already counted (a spool replayed after their jobs were removed) are not counted again', async () => {
+    const stream = eventStream('d', 10, 3);
+    await enqueue(events.queue, [...stream.messages, ...stream.hits]);
+    const aggregator = await start();
+    await waitUntil(nothingLeft, 20_000, 'the queue to drain');
+    // The completed jobs are gone (a day later); the same events arrive again under new job ids.
+    await events.queue.clean(0, 0, 'completed');
+    await events.queue.addBulk(stream.hits.map((event) => ({ name: event.type, data: event, opts: { ...TRACKING_EVENT_JOB_OPTIONS, jobId: `replay.${event.id}` } })));
+    await waitUntil(async () => (await events.queue.getCompletedCount()) === stream.hits.length, 20_000, 'the replay to be processed');
+    expect(await storedTotals(temp.db)).toEqual(expectedTotals(stream));
+    expect(aggregator.stats.duplicates).toBe(stream.hits.length);
+  });
+
+  test('opens and clicks queued before their message are counted, and attributed once it arrives', async () => {
+    const stream = eventStream('o', 10, 3);
+    await start();
+    await enqueue(events.queue, stream.hits);
+    await waitUntil(nothingLeft, 20_000, 'the hits');
+    expect(await storedTotals(temp.db)).toMatchObject({ knownMessages: 0, messageOpens: stream.opens, messageClicks: stream.clicks, hourlyOpens: 0 });
+    await enqueue(events.queue, stream.messages);
+    await waitUntil(nothingLeft, 20_000, 'the messages');
+    expect(await storedTotals(temp.db)).toEqual(expectedTotals(stream));
+  });
+
+  test('an invalid event fails its own job (kept, logged), the others are stored', async () => {
+    const good = openEventFixture(fixtureToken('g'), { at: Date.now() });
+    await events.queue.add('open', { type: 'open', id: 'not-a-uuid' }, { jobId: 'event.bad', attempts: 5 });
+    await events.queue.add('open', good, { ...TRACKING_EVENT_JOB_OPTIONS, jobId: jobIdForEvent(good.id) });
+    await start();
+    await waitUntil(async () => (await events.queue.getFailedCount()) === 1 && (await events.queue.getCompletedCount()) === 1, 20_000, 'both jobs');
+    const [failed] = await events.queue.getFailed();
+    expect(failed.id).toBe('event.bad');
+    expect(failed.failedReason).toMatch(/invalid TrackingEvent/);
+    expect(failed.attemptsMade).toBe(1); // unrecoverable: not retried
+    expect((await storedTotals(temp.db)).rawOpens).toBe(1);
+    expect(log.records.some((record) => record.msg === 'tracking event job failed')).toBe(true);
+  });
+
+  test('connections killed mid-batch (pg_terminate_backend): retried with backoff, exact counts', async () => {
+    const stream = eventStream('k', 60, 10);
+    const aggregator = await start({ AGGREGATOR_BATCH_SIZE: '100', AGGREGATOR_BATCH_WAIT_MS: '50' });
+    const admin = new pg.Client({ connectionString: TEST_POSTGRES_URL });
+    await admin.connect();
+    const database = new URL(temp.url).pathname.slice(1);
+    let killed = 0;
+    let publishing = true;
+    // Every 100 ms while the stream comes in: batches are cut off mid-transaction, mid-commit, idle.
+    const killer = (async () => {
+      while (publishing) {
+        const result = await admin.query('select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()', [database]);
+        killed += result.rowCount ?? 0;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    })();
+    try {
+      const all = [...stream.messages, ...stream.hits];
+      for (let i = 0; i < all.length; i += 60) {
+        await enqueue(events.queue, all.slice(i, i + 60));
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      await waitUntil(async () => aggregator.stats.retries >= 3, 20_000, 'a few retries');
+    } finally {
+      publishing = false;
+      await killer;
+      await admin.end();
+    }
+    await waitUntil(nothingLeft, 30_000, 'the queue to drain');
+    expect(killed).toBeGreaterThan(0);
+    expect(aggregator.stats.retries).toBeGreaterThan(0);
+    expect(await storedTotals(temp.db)).toEqual(expectedTotals(stream));
+    expect(await events.queue.getFailedCount()).toBe(0);
+  }, 60_000);
+
+  test('a batch window not far below the job lock is refused at start-up', () => {
+    expect(() => loadAggregatorConfig({ AGGREGATOR_BATCH_WAIT_MS: '5000', LOCK_DURATION_MS: '30000' })).toThrow(/AGGREGATOR_BATCH_WAIT_MS: must be at most a tenth of LOCK_DURATION_MS/);
+    expect(() => loadAggregatorConfig({ AGGREGATOR_BATCH_SIZE: '0', RETENTION_DAYS: '-3' })).toThrow(/AGGREGATOR_BATCH_SIZE[\s\S]*RETENTION_DAYS/);
+  });
+});
