@@ -104,21 +104,32 @@ describe('the aggregator', () => {
     const database = new URL(temp.url).pathname.slice(1);
     let killed = 0;
     let publishing = true;
-    // Every 100 ms while the stream comes in: batches are cut off mid-transaction, mid-commit, idle.
+    // While the stream comes in, every backend of the database that is busy (in a batch) is
+    // terminated: batches are cut off mid-transaction or mid-commit.
     const killer = (async () => {
       while (publishing) {
-        const result = await admin.query('select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()', [database]);
+        const result = await admin.query("select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and pid <> pg_backend_pid() and state <> 'idle'", [database]);
         killed += result.rowCount ?? 0;
-        await new Promise((resolve) => setTimeout(resolve, 100));
+        await new Promise((resolve) => setTimeout(resolve, 3));
       }
     })();
     try {
       const all = [...stream.messages, ...stream.hits];
-      for (let i = 0; i < all.length; i += 60) {
-        await enqueue(events.queue, all.slice(i, i + 60));
-        await new Promise((resolve) => setTimeout(resolve, 20));
+      for (let i = 0; i < all.length; i += 20) {
+        await enqueue(events.queue, all.slice(i, i + 20));
+        await new Promise((resolve) => setTimeout(resolve, 30));
       }
-      await waitUntil(async () => aggregator.stats.retries >= 3, 20_000, 'a few retries');
+      // Should no batch have been cut off yet, the stream goes on (more messages) until one is.
+      for (let more = 0; aggregator.stats.retries === 0; more++) {
+        if (more > 500) throw new Error('no batch was ever cut off');
+        const extra = eventStream(`k${more}x`, 2, 5);
+        stream.messages.push(...extra.messages);
+        stream.hits.push(...extra.hits);
+        stream.opens += extra.opens;
+        stream.clicks += extra.clicks;
+        await enqueue(events.queue, [...extra.messages, ...extra.hits]);
+        await new Promise((resolve) => setTimeout(resolve, 30));
+      }
     } finally {
       publishing = false;
       await killer;
