@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import pg from 'pg';
 import { createDatabase } from '@mailbeacon/db';
 import { capturingLogger, OwnPostgres, temporaryDatabase, TEST_REDIS_URL, uniquePrefix, type TemporaryDatabase } from '@mailbeacon/testing';
 import { startAggregator } from '../src/aggregator';
@@ -65,8 +66,18 @@ describe('the aggregator process', () => {
     await enqueue(events.queue, [...stream.messages, ...stream.hits]);
     const first = startProcess();
     // Kill the moment the first batch is committed: its jobs are not completed yet.
-    await waitUntil(async () => (await storedEvents()) > 0, 30_000, 'the first commit');
-    first.kill('SIGKILL');
+    const client = new pg.Client({ connectionString: temp.url });
+    await client.connect();
+    try {
+      // Polled as fast as Postgres answers: the kill must land between the commit and the completion of its jobs.
+      const deadline = Date.now() + 30_000;
+      while ((await client.query('select 1 from messages where platform_message_id is not null limit 1')).rowCount === 0) {
+        if (Date.now() > deadline) throw new Error('timed out waiting for the first commit');
+      }
+      first.kill('SIGKILL');
+    } finally {
+      await client.end();
+    }
     await exited(first);
     const stored = await storedEvents();
     const completed = await events.queue.getCompletedCount();
