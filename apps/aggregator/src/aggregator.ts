@@ -15,6 +15,8 @@ export interface AggregatorStats {
   reclassified: number;
   retries: number;
   failed: number;
+  /** Time spent writing batches (including failed attempts), in milliseconds. */
+  writeMs: number;
 }
 
 export interface RunningAggregator {
@@ -29,7 +31,7 @@ const RETURN_DELAY_MS = 1000;
 
 /** Wires the aggregator: tracking-events (Redis) → batches → PostgreSQL. */
 export async function startAggregator(config: AggregatorConfig, logger: Logger): Promise<RunningAggregator> {
-  const db = await openDatabase(config.DATABASE_URL, { maxConnections: 4 }).catch((error: unknown) => {
+  const db = await openDatabase(config.DATABASE_URL, { maxConnections: config.AGGREGATOR_WRITERS + 2 }).catch((error: unknown) => {
     throw new StartupError(`cannot reach PostgreSQL at ${redact(config.DATABASE_URL)}: ${describeError(error)}`);
   });
   const partitions = new EventPartitions(db);
@@ -46,7 +48,7 @@ export async function startAggregator(config: AggregatorConfig, logger: Logger):
   const retentionTimer = setInterval(() => void runRetention(), config.RETENTION_INTERVAL_MS);
   retentionTimer.unref();
 
-  const stats: AggregatorStats = { batches: 0, events: 0, stored: 0, duplicates: 0, reclassified: 0, retries: 0, failed: 0 };
+  const stats: AggregatorStats = { batches: 0, events: 0, stored: 0, duplicates: 0, reclassified: 0, retries: 0, failed: 0, writeMs: 0 };
   const writer = new StatsWriter(db, partitions, {
     earlyClickMs: config.EARLY_CLICK_MS,
     burstWindowMs: config.BURST_WINDOW_MS,
@@ -55,6 +57,7 @@ export async function startAggregator(config: AggregatorConfig, logger: Logger):
   const batcher = new EventBatcher<TrackingEvent>({
     maxSize: config.AGGREGATOR_BATCH_SIZE,
     maxWaitMs: config.AGGREGATOR_BATCH_WAIT_MS,
+    maxConcurrentWrites: config.AGGREGATOR_WRITERS,
     isTransient: isTransientDatabaseError,
     async write(events) {
       const summary = await writer.write(events);
@@ -64,6 +67,9 @@ export async function startAggregator(config: AggregatorConfig, logger: Logger):
       stats.duplicates += summary.duplicates;
       stats.reclassified += summary.reclassified;
       logger.debug(summary, 'batch written');
+    },
+    onWritten(_size, durationMs) {
+      stats.writeMs += durationMs;
     },
     onRetry(error, attempt, delayMs, size) {
       stats.retries++;
@@ -97,8 +103,8 @@ export async function startAggregator(config: AggregatorConfig, logger: Logger):
   const worker = new Worker(config.QUEUE_TRACKING_EVENTS, handle, {
     connection,
     prefix: config.QUEUE_PREFIX,
-    // Two batches in hand: one being written while the next fills.
-    concurrency: 2 * config.AGGREGATOR_BATCH_SIZE,
+    // The batches being written and the one filling.
+    concurrency: (config.AGGREGATOR_WRITERS + 1) * config.AGGREGATOR_BATCH_SIZE,
     lockDuration: config.LOCK_DURATION_MS,
     stalledInterval: config.STALLED_INTERVAL_MS,
     maxStalledCount: config.MAX_STALLED_COUNT,

@@ -20,6 +20,8 @@ const schema = z.object({
   QUEUE_TRACKING_EVENTS: queueName(QUEUE_NAMES.trackingEvents),
   /** Events per transaction. */
   AGGREGATOR_BATCH_SIZE: positiveInt(1000),
+  /** Batches written at once: one is prepared while PostgreSQL works on another. */
+  AGGREGATOR_WRITERS: positiveInt(2),
   /** A batch is written this long after its first event at the latest. */
   AGGREGATOR_BATCH_WAIT_MS: positiveInt(200),
   /** Raw opens and clicks are kept this many days (whole UTC days before today); 0 keeps them forever. */

@@ -2,8 +2,8 @@
  * Gathers items (one per queue job) into batches written in one go. BullMQ's open-source
  * worker hands out jobs one by one; with a concurrency of about twice the batch size, each
  * job's processor calls `add` and waits: the promise settles when its batch is committed.
- * One batch is written at a time while the next one fills, so the worker holds at most two
- * batches of jobs and the rest wait in Redis.
+ * Up to `maxConcurrentWrites` batches are written at a time while the next one fills, so the
+ * worker holds at most that many batches plus one, and the rest wait in Redis.
  */
 
 export interface EventBatcherOptions<T> {
@@ -11,6 +11,11 @@ export interface EventBatcherOptions<T> {
   maxSize: number;
   /** …or this long after its first item arrived. */
   maxWaitMs: number;
+  /**
+   * Batches written at once (default 1). Two let one batch be prepared while the database
+   * works on the other; the writer must then be safe to run concurrently.
+   */
+  maxConcurrentWrites?: number;
   /** Writes one batch, all or nothing. */
   write(items: readonly T[]): Promise<void>;
   /** Errors worth retrying unchanged (the database down); others are about the items and get isolated. */
@@ -38,20 +43,28 @@ export class EventBatcher<T> {
   private forming: Pending<T>[] = [];
   private readonly sealed: Pending<T>[][] = [];
   private timer: NodeJS.Timeout | undefined;
-  private writing: Promise<void> | undefined;
+  /** Batches being written (or retried, or isolated) now. */
+  private writers = 0;
+  /** close() calls waiting for the last write. */
+  private readonly idle: (() => void)[] = [];
   private closed = false;
   private abandoned = false;
-  private wakeRetry: (() => void) | undefined;
-  /** Items of the batch being written (or retried, or isolated) not yet settled. */
+  private readonly wakeRetries = new Set<() => void>();
+  /** Items of the batches being written not yet settled. */
   private inFlight = 0;
   private readonly retryMinMs: number;
   private readonly retryMaxMs: number;
+  private readonly maxConcurrentWrites: number;
 
   constructor(private readonly options: EventBatcherOptions<T>) {
     if (!(options.maxSize >= 1)) throw new RangeError(`maxSize must be at least 1, got ${options.maxSize}`);
     if (!(options.maxWaitMs >= 0)) throw new RangeError(`maxWaitMs must be ≥ 0, got ${options.maxWaitMs}`);
     this.retryMinMs = options.retryMinMs ?? 100;
     this.retryMaxMs = options.retryMaxMs ?? 10_000;
+    this.maxConcurrentWrites = options.maxConcurrentWrites ?? 1;
+    if (!(Number.isInteger(this.maxConcurrentWrites) && this.maxConcurrentWrites >= 1)) {
+      throw new RangeError(`maxConcurrentWrites must be a whole number ≥ 1, got ${options.maxConcurrentWrites}`);
+    }
   }
 
   /** Items waiting for their batch to be written. */
@@ -73,8 +86,7 @@ export class EventBatcher<T> {
   async close(): Promise<void> {
     this.closed = true;
     this.seal();
-    // A batch sealed just as a drain ended is written by the next one, which replaces `writing`.
-    while (this.writing) await this.writing;
+    if (this.writers > 0 || this.sealed.length > 0) await new Promise<void>((resolve) => this.idle.push(resolve));
   }
 
   /**
@@ -90,7 +102,7 @@ export class EventBatcher<T> {
     for (const pending of [...this.forming, ...this.sealed.flat()]) pending.reject(error);
     this.forming = [];
     this.sealed.length = 0;
-    this.wakeRetry?.();
+    for (const wake of this.wakeRetries) wake();
   }
 
   private seal(): void {
@@ -100,16 +112,19 @@ export class EventBatcher<T> {
       this.sealed.push(this.forming);
       this.forming = [];
     }
-    this.writing ??= this.drain().finally(() => {
-      this.writing = undefined;
-      if (this.sealed.length > 0 && !this.abandoned) this.seal();
-    });
+    this.startWriters();
   }
 
-  private async drain(): Promise<void> {
-    for (let batch = this.sealed.shift(); batch; batch = this.sealed.shift()) {
-      this.inFlight = batch.length;
-      await this.writeIsolating(batch);
+  private startWriters(): void {
+    while (!this.abandoned && this.writers < this.maxConcurrentWrites && this.sealed.length > 0) {
+      const batch = this.sealed.shift()!;
+      this.writers++;
+      this.inFlight += batch.length;
+      void this.writeIsolating(batch).finally(() => {
+        this.writers--;
+        this.startWriters();
+        if (this.writers === 0 && this.sealed.length === 0) for (const resolve of this.idle.splice(0)) resolve();
+      });
     }
   }
 
@@ -153,13 +168,14 @@ export class EventBatcher<T> {
         const delay = Math.min(this.retryMaxMs, this.retryMinMs * 2 ** Math.min(attempt - 1, 30));
         this.options.onRetry?.(error, attempt, delay, batch.length);
         await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, delay);
-          this.wakeRetry = () => {
+          const wake = () => {
             clearTimeout(timer);
+            this.wakeRetries.delete(wake);
             resolve();
           };
+          const timer = setTimeout(wake, delay);
+          this.wakeRetries.add(wake);
         });
-        this.wakeRetry = undefined;
       }
     }
   }

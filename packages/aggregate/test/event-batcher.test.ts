@@ -239,6 +239,42 @@ describe('EventBatcher', () => {
     expect(control.calls).toHaveLength(3);
   });
 
+
+  test('with maxConcurrentWrites 2, two batches are written at once, never three; close waits for both', async () => {
+    const control = controlledWrite<number>();
+    const b = batcher<number>({ maxSize: 2, maxWaitMs: 60_000, write: control.write, isTransient, maxConcurrentWrites: 2 });
+    const items = [0, 1, 2, 3, 4, 5].map((n) => track(b.add(n)));
+    await flush();
+    expect(control.calls.map((call) => call.items)).toEqual([[0, 1], [2, 3]]);
+    expect(control.active).toBe(2);
+
+    // The second finishes first: its items resolve, the third batch starts, the first still waits.
+    control.calls[1].done.resolve();
+    await waitFor(() => control.calls.length === 3);
+    expect(items.map((item) => item.state)).toEqual(['pending', 'pending', 'resolved', 'resolved', 'pending', 'pending']);
+    expect(control.calls[2].items).toEqual([4, 5]);
+
+    const last = track(b.add(6));
+    let closed = false;
+    const closing = b.close().then(() => (closed = true));
+    await flush();
+    expect(control.active).toBe(2); // the batch of item 6 waits for a free writer
+    control.calls[0].done.resolve();
+    await waitFor(() => control.calls.length === 4);
+    control.calls[2].done.resolve();
+    await flush();
+    expect(closed).toBe(false);
+    control.calls[3].done.resolve();
+    await closing;
+    await Promise.all([...items, last].map((item) => item.promise));
+    expect(control.maxActive).toBe(2);
+  });
+
+  test('rejects a maxConcurrentWrites that is not a whole number ≥ 1', () => {
+    for (const maxConcurrentWrites of [0, 1.5, -1]) {
+      expect(() => new EventBatcher<number>({ maxSize: 1, maxWaitMs: 1, write: async () => {}, isTransient, maxConcurrentWrites })).toThrow(RangeError);
+    }
+  });
   test('retries transient errors with growing delays until a write succeeds', async () => {
     const attempts: { items: number[]; at: number }[] = [];
     const retries: [unknown, number, number, number][] = [];
