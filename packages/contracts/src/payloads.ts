@@ -63,7 +63,8 @@ const trackingDomain = z.hostname('must be a hostname');
 /** Any RFC 4122 / 9562 UUID, including v7 (time-ordered ids suit the events table). */
 const eventId = z.uuid('must be a UUID');
 const timestamp = z.iso.datetime({ offset: true, error: 'must be an ISO 8601 timestamp' });
-const linkIndex = z.number().int().nonnegative();
+/** Stored as a PostgreSQL integer: a larger index could never be written. */
+const linkIndex = z.number().int().nonnegative().max(2_147_483_647);
 /** The same rule the signer and the tracker apply: only http(s) destinations are ever tracked. */
 const httpUrl = z.string().refine(isHttpDestination, 'must be an absolute http(s) URL');
 

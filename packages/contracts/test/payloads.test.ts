@@ -165,6 +165,8 @@ describe('tracking events', () => {
     ['messageToken', { ...openEvent, messageToken: 'bad token with spaces' }],
     ['server', { ...openEvent, server: 'a/b' }],
     ['linkIndex', { ...clickEvent, linkIndex: -1 }],
+    ['linkIndex', { ...clickEvent, linkIndex: 2 ** 31 }],
+    ['purpose', { ...openEvent, purpose: 'x'.repeat(257) }],
     ['url', { ...clickEvent, url: 'javascript:alert(1)' }],
     ['links[1].url', { ...messageEvent, links: [messageEvent.links[0], { index: 1, url: 'ftp://example.com' }] }],
     ['links[0].index', { ...messageEvent, links: [{ index: 'zero', url: 'https://example.com' }] }],
