@@ -3,10 +3,13 @@
  * npm run bench:aggregator
  *
  * Events/s the running aggregator stores (tracking-events queue → PostgreSQL), the same for a
- * naive per-event consumer written here as the baseline, and how far the statistics lag behind
- * a steady stream of events. Last line:
+ * naive per-event consumer written here as the baseline, how far the statistics lag behind a
+ * steady stream of events, and the ceiling BullMQ itself sets (the same queue drained by a worker
+ * that does nothing). Last line:
  *
  *   aggregator: <n> events/s, ratio to per-event <r>, lag p99 <ms> ms at <rate> events/s
+ *
+ * (`n/a` in place of a figure whose measurement was left out with BENCH_ONLY.)
  *
  * Aggregator: the real process, `node apps/aggregator/dist/main.js`, with REDIS_URL
  * (TEST_REDIS_URL, default the local 6379), DATABASE_URL, QUEUE_PREFIX, QUEUE_TRACKING_EVENTS and
@@ -86,11 +89,32 @@
  *    still missing from hourly_stats when publishing ended: the lag then measures a growing
  *    backlog). Totals are checked at the end (hourly_stats = events published).
  *
- * CPU: for each measurement's window, the CPU used by the aggregator process (/proc), the
- * PostgreSQL backends connected to the bench database (pg_stat_activity + /proc), every PostgreSQL
- * process (background ones and other users' backends too: /proc), redis-server
- * (INFO cpu), this process and the whole machine (/proc/stat), as % of one core (Linux; blank
- * elsewhere): the machine is shared, so "other" shows whatever else ran meanwhile.
+ * 4. Queue ceiling (BullMQ alone, nothing written): the same stream as 1 (same generator, job ids
+ *    and options; BENCH_CEILING_EVENTS events, by default BENCH_EVENTS, which reuses 1's stream;
+ *    a different count scales the messages as in 2), preloaded the same way under a fresh prefix,
+ *    then drained by a BullMQ Worker that does nothing with the events (its processor returns at
+ *    once, validating nothing) in a process of its own, like the aggregator's:
+ *    `node --max-semi-space-size=64 -e <script>`, bullmq and ioredis required from the repo root's
+ *    node_modules, one ioredis connection as the aggregator has, and the aggregator's own worker
+ *    settings from its config loader: concurrency (AGGREGATOR_WRITERS + 1) × AGGREGATOR_BATCH_SIZE
+ *    (3 × 1000 by default), lockDuration LOCK_DURATION_MS, stalledInterval STALLED_INTERVAL_MS,
+ *    maxStalledCount MAX_STALLED_COUNT. This process polls getJobCounts('completed') every
+ *    BENCH_POLL_MS; events/s = the jobs completed after the first poll that saw one / the time from
+ *    that poll to the one that saw them all (start-up left out as in 1; the figure from the spawn
+ *    is shown too). Checked: every job completed, none failed, and the worker process exits 0 on
+ *    SIGTERM. Under the table: batched events/s as a % of this ceiling, what is left for the
+ *    aggregator's own work (validation, batching, PostgreSQL) to cost.
+ *
+ * BENCH_ONLY (a comma list of batched, naive, lag, ceiling; default all of them) runs only those
+ * measurements, in the order above; the figures of the others are left out of the tables and are
+ * `n/a` on the last line. The stream of 1 is generated only when a measurement uses it.
+ *
+ * CPU: for each measurement's window, the CPU used by the aggregator process (in 4., the no-op
+ * worker's process instead; /proc), the PostgreSQL backends connected to the bench database
+ * (pg_stat_activity + /proc; 4. has no database), every PostgreSQL process (background ones and
+ * other users' backends too: /proc), redis-server (INFO cpu), this process and the whole machine
+ * (/proc/stat), as % of one core (Linux; blank elsewhere): the machine is shared, so "other" shows
+ * whatever else ran meanwhile.
  *
  * Machine share: human and machine opens and clicks from hourly_stats of measurement 1, a sanity
  * line, with the predicted figures next to them (a line starting `odd:` when they differ).
@@ -98,8 +122,9 @@
  * Environment: BENCH_MESSAGES (10000), BENCH_EVENTS (200000, message events included),
  * BENCH_NAIVE_EVENTS (20000, message events included), BENCH_LAG_MESSAGES (2000),
  * BENCH_LAG_RATE (5000), BENCH_LAG_SECONDS (20), BENCH_CHUNK (1000: events per addBulk when
- * preloading), BENCH_SEED (1), BENCH_POLL_MS (50: the progress poll of 1 and 2),
- * BENCH_STALL_SECONDS (60: give up when the stored count does not grow for this long),
+ * preloading), BENCH_SEED (1), BENCH_POLL_MS (50: the progress poll of 1, 2 and 4),
+ * BENCH_STALL_SECONDS (60: give up when the stored (in 4., completed) count does not grow for this long),
+ * BENCH_CEILING_EVENTS (BENCH_EVENTS: the stream of 4), BENCH_ONLY (all: see above),
  * TEST_POSTGRES_URL and TEST_REDIS_URL (where Postgres and Redis are; local defaults), and the
  * aggregator's own variables.
  */
@@ -373,6 +398,117 @@ async function stopProcess(state, graceMs) {
   return exited;
 }
 
+/* ------------------------------------------------------------------ the queue-ceiling worker (4) */
+
+/**
+ * Run with `node -e` in a process of its own: a BullMQ Worker on the bench prefix that does nothing
+ * with its jobs, with the aggregator's worker settings (BENCH_CEILING_SETTINGS, JSON) and, as the
+ * aggregator, one ioredis connection. bullmq and ioredis come from the repo root's node_modules
+ * (BENCH_ROOT). One JSON line on stdout when ready, one when stopped (SIGTERM: close, exit 0).
+ */
+const CEILING_WORKER_SCRIPT = `
+'use strict';
+const path = require('node:path');
+const { Worker } = require(path.join(process.env.BENCH_ROOT, 'node_modules', 'bullmq'));
+const { Redis } = require(path.join(process.env.BENCH_ROOT, 'node_modules', 'ioredis'));
+const s = JSON.parse(process.env.BENCH_CEILING_SETTINGS);
+const state = { failed: 0, errors: 0, firstProblem: undefined };
+const connection = new Redis(s.redisUrl, { maxRetriesPerRequest: null });
+const worker = new Worker(s.queue, async () => {}, {
+  connection,
+  prefix: s.prefix,
+  concurrency: s.concurrency,
+  lockDuration: s.lockDuration,
+  stalledInterval: s.stalledInterval,
+  maxStalledCount: s.maxStalledCount,
+});
+worker.on('failed', (job, error) => {
+  state.failed++;
+  if (!state.firstProblem) state.firstProblem = 'job ' + (job && job.id) + ' failed: ' + error.message;
+});
+worker.on('error', (error) => {
+  state.errors++;
+  if (!state.firstProblem) state.firstProblem = 'worker error: ' + error.message;
+});
+const say = (entry, then) => process.stdout.write(JSON.stringify(entry) + '\\n', then);
+worker.waitUntilReady().then(
+  () => say({ msg: 'ready' }),
+  (error) => {
+    process.stderr.write('cannot reach Redis at ' + s.redisUrl + ': ' + error.message + '\\n');
+    process.exit(1);
+  },
+);
+let stopping = false;
+process.on('SIGTERM', () => {
+  if (stopping) return;
+  stopping = true;
+  worker
+    .close()
+    .then(() => connection.quit())
+    .then(
+      () => say({ msg: 'stopped', ...state }, () => process.exit(0)),
+      (error) => {
+        process.stderr.write('stopping: ' + error.message + '\\n');
+        process.exit(1);
+      },
+    );
+});
+`;
+
+/** Starts the queue-ceiling worker process; the same shape as startAggregatorProcess's state (stopProcess works on it). */
+function startCeilingWorkerProcess(settings, children) {
+  const child = spawn(process.execPath, ['--max-semi-space-size=64', '-e', CEILING_WORKER_SCRIPT], {
+    cwd: ROOT,
+    env: { ...process.env, BENCH_ROOT: ROOT, BENCH_CEILING_SETTINGS: JSON.stringify(settings) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const state = { child, exited: null, stderr: '', otherStdout: [], readyAt: undefined, stopped: undefined };
+  children.add(state);
+  let pending = '';
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (chunk) => {
+    pending += chunk;
+    let nl;
+    while ((nl = pending.indexOf('\n')) >= 0) {
+      const line = pending.slice(0, nl);
+      pending = pending.slice(nl + 1);
+      if (!line.trim()) continue;
+      try {
+        const entry = JSON.parse(line);
+        if (entry.msg === 'ready') state.readyAt = performance.now();
+        if (entry.msg === 'stopped') state.stopped = entry;
+      } catch {
+        if (state.otherStdout.length < 20) state.otherStdout.push(line);
+      }
+    }
+  });
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (chunk) => {
+    state.stderr = (state.stderr + chunk).slice(-20000);
+  });
+  state.exitPromise = new Promise((resolve) => {
+    child.on('exit', (code, signal) => {
+      state.exited = { code, signal };
+      children.delete(state);
+      resolve(state.exited);
+    });
+    child.on('error', (error) => {
+      state.exited = { code: null, signal: null, error };
+      children.delete(state);
+      resolve(state.exited);
+    });
+  });
+  state.describe = () => {
+    const parts = [];
+    if (state.exited) parts.push(`no-op worker exited (code ${state.exited.code}, signal ${state.exited.signal})`);
+    if (state.stderr.trim()) parts.push(`no-op worker stderr:\n${state.stderr.trim().split('\n').slice(-30).join('\n')}`);
+    if (state.otherStdout.length) parts.push(`no-op worker stdout:\n${state.otherStdout.join('\n')}`);
+    if (state.stopped && state.stopped.firstProblem) parts.push(`no-op worker: ${state.stopped.failed} failed jobs, ${state.stopped.errors} errors; first: ${state.stopped.firstProblem}`);
+    return parts.join('\n');
+  };
+  return state;
+}
+
 /* ------------------------------------------------------------------ CPU accounting */
 
 const CLOCK_TICK_S = 0.01; // USER_HZ is 100 on Linux
@@ -427,14 +563,15 @@ function postgresProcesses() {
  * all its clients, other users of this Redis included), this process and the whole machine.
  */
 async function cpuSnapshot({ aggregatorPid, pgClient, database, redis }) {
-  const { rows } = await pgClient.query('select pid from pg_stat_activity where datname = $1', [database]);
+  // No database (4.): the bench-database backends are not applicable (blank), not 0.
+  const { rows } = pgClient ? await pgClient.query('select pid from pg_stat_activity where datname = $1', [database]) : { rows: null };
   const info = await redis.info('cpu');
   const field = (name) => Number((info.match(new RegExp(`^${name}:([0-9.]+)`, 'm')) || [])[1] || 0);
   const own = process.cpuUsage();
   return {
     at: performance.now(),
     aggregator: aggregatorPid ? processCpu(aggregatorPid) : 0,
-    postgres: new Map(rows.map((row) => [row.pid, processCpu(row.pid)])),
+    postgres: rows && new Map(rows.map((row) => [row.pid, processCpu(row.pid)])),
     postgresAll: postgresProcesses(),
     redis: field('used_cpu_user') + field('used_cpu_sys'),
     bench: (own.user + own.system) / 1e6,
@@ -445,8 +582,8 @@ async function cpuSnapshot({ aggregatorPid, pgClient, database, redis }) {
 /** % of one core each used between two snapshots (a backend missing from the first had just started). */
 function cpuBetween(before, after) {
   const wall = (after.at - before.at) / 1000;
-  let postgres = 0;
-  for (const [pid, s] of after.postgres) postgres += s - (before.postgres.get(pid) || 0);
+  let postgres = after.postgres ? 0 : NaN;
+  if (after.postgres) for (const [pid, s] of after.postgres) postgres += s - (before.postgres.get(pid) || 0);
   // Processes gone by the end (a backend closed, an autovacuum worker done) are missed: a lower bound.
   let postgresAll = 0;
   for (const [pid, s] of after.postgresAll) postgresAll += s - (before.postgresAll.get(pid) || 0);
@@ -459,7 +596,7 @@ function cpuBetween(before, after) {
     bench: pctOf(after.bench - before.bench),
     machine: pctOf(after.machine - before.machine),
   };
-  result.other = result.machine - result.aggregator - Math.max(result.postgres, result.postgresAll) - result.redis - result.bench;
+  result.other = result.machine - result.aggregator - (Number.isFinite(result.postgres) ? Math.max(result.postgres, result.postgresAll) : result.postgresAll) - result.redis - result.bench;
   return result;
 }
 
@@ -537,7 +674,22 @@ async function main() {
   const seed = intFromEnv('BENCH_SEED', 1, 0);
   const stallMs = intFromEnv('BENCH_STALL_SECONDS', 60, 1) * 1000;
   const progressPollMs = intFromEnv('BENCH_POLL_MS', 50, 1);
+  const ceilingEventCount = intFromEnv('BENCH_CEILING_EVENTS', eventCount, 2);
   if (eventCount <= messageCount) fail(`BENCH_EVENTS (${eventCount}) must be more than BENCH_MESSAGES (${messageCount}): it counts the message events too`);
+  const MEASUREMENTS = ['batched', 'naive', 'lag', 'ceiling'];
+  const runs = new Set(MEASUREMENTS);
+  {
+    const raw = process.env.BENCH_ONLY;
+    if (raw !== undefined && raw.trim() !== '') {
+      const names = raw.split(',').map((name) => name.trim().toLowerCase()).filter(Boolean);
+      if (names.length === 0 || names.some((name) => !MEASUREMENTS.includes(name))) {
+        console.error(`bench:aggregator: BENCH_ONLY must be a comma list of ${MEASUREMENTS.join(', ')}, got ${JSON.stringify(raw)}`);
+        process.exit(2);
+      }
+      runs.clear();
+      for (const name of MEASUREMENTS) if (names.includes(name)) runs.add(name);
+    }
+  }
 
   // Clear failures first: a missing build.
   const load = (name) => {
@@ -701,6 +853,12 @@ async function main() {
 
   const report = {};
   try {
+    // What the aggregator's config loader makes of this environment (the same for every measurement's database and prefix).
+    report.config = loadAggregatorConfig(aggregatorEnv({ url: TEST_POSTGRES_URL }, `mbbench-aggregator-${process.pid}-0`));
+  } catch (error) {
+    fail(`bad aggregator configuration:\n${error.message}`);
+  }
+  try {
     redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
     cleanups.push(() => redis.quit());
     /** The aggregator's click rules (request, timing, bursts) applied to the whole stream at once: machine and burst clicks. */
@@ -727,18 +885,30 @@ async function main() {
     };
     const predictMachineOpens = (events) => events.filter((e) => e.type === 'open' && classifyHit({ type: 'open', method: e.method, userAgent: e.userAgent, purpose: e.purpose }).machine).length;
 
-    /* ================================================================ 1. batched: the aggregator */
-    const genStart = performance.now();
-    const stream = generateStream({ seed, messages: messageCount, events: eventCount, now: Date.now(), label: 'b', v7 });
-    const streamEvents = [...stream.messageEvents, ...stream.hitEvents];
-    for (const event of [streamEvents[0], stream.hitEvents[0], stream.hitEvents.find((e) => e.type === 'click')]) parseTrackingEvent(event); // the shapes are right
-    report.genMs = performance.now() - genStart;
-    report.expected = stream.expected;
-    report.predictedMachineOpens = predictMachineOpens(stream.hitEvents);
-    report.predictedClicks = predictClicks(stream);
-    console.error(`  generated ${eventCount} events (${messageCount} messages, ${stream.expected.opens} opens, ${stream.expected.clicks} clicks) in ${(report.genMs / 1000).toFixed(1)} s`);
+    /** The stream of 1 (BENCH_EVENTS), generated when a measurement first needs it. */
+    let stream;
+    const mainStream = () => {
+      if (stream) return stream;
+      const genStart = performance.now();
+      stream = generateStream({ seed, messages: messageCount, events: eventCount, now: Date.now(), label: 'b', v7 });
+      for (const event of [stream.messageEvents[0], stream.hitEvents[0], stream.hitEvents.find((e) => e.type === 'click')]) parseTrackingEvent(event); // the shapes are right
+      report.genMs = performance.now() - genStart;
+      report.expected = stream.expected;
+      console.error(`  generated ${eventCount} events (${messageCount} messages, ${stream.expected.opens} opens, ${stream.expected.clicks} clicks) in ${(report.genMs / 1000).toFixed(1)} s`);
+      return stream;
+    };
+    /** The same generator scaled to `events` (messages in the same proportion, so the mix is the same); the stream of 1 itself at BENCH_EVENTS. */
+    const scaledStream = (events, label) =>
+      events === eventCount
+        ? mainStream()
+        : generateStream({ seed, messages: Math.max(1, Math.min(events - 1, Math.round((messageCount * events) / eventCount))), events, now: Date.now(), label, v7 });
 
-    {
+    /* ================================================================ 1. batched: the aggregator */
+    if (runs.has('batched')) {
+      const stream = mainStream();
+      const streamEvents = [...stream.messageEvents, ...stream.hitEvents];
+      report.predictedMachineOpens = predictMachineOpens(stream.hitEvents);
+      report.predictedClicks = predictClicks(stream);
       const database = await freshDatabase();
       const { prefix, queue } = freshQueue();
       const env = aggregatorEnv(database, prefix);
@@ -790,12 +960,9 @@ async function main() {
     }
 
     /* ================================================================ 2. per event: the naive worker */
-    {
+    if (runs.has('naive')) {
       const naiveEvents = Math.min(naiveEventCount, eventCount);
-      const naiveStream =
-        naiveEvents === eventCount
-          ? stream
-          : generateStream({ seed, messages: Math.max(1, Math.min(naiveEvents - 1, Math.round((messageCount * naiveEvents) / eventCount))), events: naiveEvents, now: Date.now(), label: 'n', v7 });
+      const naiveStream = scaledStream(naiveEvents, 'n');
       const events = [...naiveStream.messageEvents, ...naiveStream.hitEvents];
       const database = await freshDatabase();
       const { prefix, queue } = freshQueue();
@@ -978,7 +1145,7 @@ async function main() {
     }
 
     /* ================================================================ 3. lag under a steady stream */
-    {
+    if (runs.has('lag')) {
       const hitsToPublish = lagRate * lagSeconds;
       const lagStream = generateStream({ seed: seed + 1, messages: lagMessages, events: lagMessages + hitsToPublish, now: Date.now(), label: 'l', v7 });
       const database = await freshDatabase();
@@ -1106,6 +1273,99 @@ async function main() {
       };
       console.error(`  lag: p50 ${report.lag.p50.toFixed(0)} ms, p99 ${report.lag.p99.toFixed(0)} ms at ${Math.round(report.lag.achievedRate)} events/s achieved; checked exact`);
     }
+
+    /* ================================================================ 4. queue ceiling: BullMQ alone, nothing written */
+    if (runs.has('ceiling')) {
+      const ceilingStream = scaledStream(ceilingEventCount, 'c');
+      const events = [...ceilingStream.messageEvents, ...ceilingStream.hitEvents];
+      const { config } = report;
+      const { prefix, queue } = freshQueue();
+      const preloadStart = performance.now();
+      await preload(queue, events);
+      const preloadMs = performance.now() - preloadStart;
+      const settings = {
+        redisUrl: TEST_REDIS_URL,
+        queue: queueName,
+        prefix,
+        concurrency: (config.AGGREGATOR_WRITERS + 1) * config.AGGREGATOR_BATCH_SIZE, // the aggregator's
+        lockDuration: config.LOCK_DURATION_MS,
+        stalledInterval: config.STALLED_INTERVAL_MS,
+        maxStalledCount: config.MAX_STALLED_COUNT,
+      };
+      console.error(`  ceiling: ${events.length} events preloaded in ${(preloadMs / 1000).toFixed(1)} s; starting the no-op worker (concurrency ${settings.concurrency})`);
+
+      const spawnedAt = performance.now();
+      const worker = startCeilingWorkerProcess(settings, children);
+      cleanups.push(async () => {
+        if (!worker.exited) await stopProcess(worker, 20_000);
+      });
+      const alive = () => {
+        if (worker.exited) fail(`the no-op worker stopped during the run\n${worker.describe()}`);
+      };
+      const snap = () => cpuSnapshot({ aggregatorPid: worker.child.pid, redis });
+      let cpuFirst;
+      // As drain(), with the queue's completed count: first poll that saw a completed job → the one that saw them all.
+      let first;
+      let end;
+      let seen = -1;
+      let progressAt = performance.now();
+      const queryMs = [];
+      const samples = [];
+      for (;;) {
+        const sent = performance.now();
+        const { completed } = await queue.getJobCounts('completed');
+        const now = performance.now();
+        queryMs.push(now - sent);
+        samples.push({ at: sent, n: completed });
+        if (completed > 0 && first === undefined) {
+          first = { at: sent, count: completed };
+          cpuFirst = await snap();
+        }
+        if (completed >= events.length) {
+          end = sent;
+          break;
+        }
+        if (interrupted) fail('interrupted');
+        alive();
+        if (completed !== seen) {
+          seen = completed;
+          progressAt = now;
+        } else if (now - progressAt > stallMs) {
+          const counts = await queue.getJobCounts('wait', 'active', 'delayed', 'failed', 'completed', 'prioritized', 'paused');
+          fail(`queue ceiling: completed jobs stuck at ${completed} of ${events.length} for ${stallMs / 1000} s; jobs ${JSON.stringify(counts)}\n${worker.describe()}`);
+        }
+        await sleep(Math.max(0, progressPollMs - (performance.now() - sent)));
+      }
+      const cpu = cpuBetween(cpuFirst, await snap());
+      const bad = [];
+      await checkJobs(queue, events.length, bad, 'queue ceiling');
+      const exited = await stopProcess(worker, 30_000);
+      if (exited.code !== 0) bad.push(`queue ceiling: the no-op worker did not stop cleanly on SIGTERM (exit code ${exited.code}, signal ${exited.signal})`);
+      else if (!worker.stopped) bad.push('queue ceiling: the no-op worker exited 0 without its stop report');
+      else if (worker.stopped.failed || worker.stopped.errors) bad.push(`queue ceiling: the no-op worker saw ${worker.stopped.failed} failed jobs and ${worker.stopped.errors} errors`);
+      if (bad.length) fail(`queue ceiling run check failed:\n  ${bad.join('\n  ')}\n${worker.describe()}`);
+      report.ceiling = {
+        events: events.length,
+        messages: ceilingStream.expected.messages,
+        sameStream: ceilingStream === stream,
+        preloadMs,
+        settings,
+        measured: events.length - first.count,
+        seconds: (end - first.at) / 1000,
+        fromSpawnSeconds: (end - spawnedAt) / 1000,
+        readyMs: worker.readyAt === undefined ? NaN : worker.readyAt - spawnedAt,
+        firstMs: first.at - spawnedAt,
+        firstCount: first.count,
+        pollMs: queryMs.reduce((a, b) => a + b, 0) / queryMs.length,
+        polls: queryMs.length,
+        quarters: quarterRates(samples, events.length),
+        cpu,
+        exit: exited,
+      };
+      if (!(report.ceiling.seconds > 0)) fail(`queue ceiling: every job was completed by the first poll that saw one (${events.length} events is too few to time); raise BENCH_CEILING_EVENTS`);
+      report.ceiling.rate = report.ceiling.measured / report.ceiling.seconds;
+      console.error(`  ceiling: ${Math.round(report.ceiling.rate)} events/s (${report.ceiling.measured} jobs in ${report.ceiling.seconds.toFixed(2)} s after the first completed); all completed, none failed`);
+    }
   } finally {
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);
@@ -1125,94 +1385,126 @@ async function main() {
   }
 
   /* ---- report */
-  const { config, expected, batched: b, naive: n, lag } = report;
+  const { config, expected, batched: b, naive: n, lag, ceiling: c } = report;
   const cores = os.availableParallelism();
   const batchesOf = (stopped) => (stopped ? `${stopped.batches} batches, mean ${(stopped.events / Math.max(1, stopped.batches)).toFixed(0)} events` : 'batches: no stop log');
+  const byQuarter = (quarters) => quarters.map((r) => (Number.isFinite(r) ? Math.round(r) : '-')).join(' / ');
+  if (runs.size < MEASUREMENTS.length) console.log(`BENCH_ONLY: ${[...runs].join(', ')} (${MEASUREMENTS.filter((m) => !runs.has(m)).join(', ')} left out)`);
   console.log(
     `aggregator: node ${path.relative(ROOT, AGGREGATOR_MAIN)}, AGGREGATOR_BATCH_SIZE=${config.AGGREGATOR_BATCH_SIZE} AGGREGATOR_BATCH_WAIT_MS=${config.AGGREGATOR_BATCH_WAIT_MS} ` +
-      `LOG_LEVEL=info, queue <fresh prefix>:${queueName} on ${TEST_REDIS_URL}, fresh database per measurement on ${new URL(TEST_POSTGRES_URL).host}; stopped by SIGTERM, exit ${b.exit.code}`,
+      `AGGREGATOR_WRITERS=${config.AGGREGATOR_WRITERS} LOG_LEVEL=info, queue <fresh prefix>:${queueName} on ${TEST_REDIS_URL}, fresh database per measurement on ${new URL(TEST_POSTGRES_URL).host}` +
+      `${b ? `; stopped by SIGTERM, exit ${b.exit.code}` : ''}`,
   );
   console.log(`machine: ${cores} cores (${os.cpus()[0].model}); Node ${process.version}; Redis, PostgreSQL and this process share it`);
-  console.log(
-    `stream (seed ${seed}): ${eventCount} events = ${expected.messages} message events + ${expected.opens} opens (of them ${pct(expected.mppOpens, expected.opens)} Apple MPP, ${pct(expected.proxyOpens, expected.opens)} GoogleImageProxy) ` +
-      `+ ${expected.clicks} clicks (${expected.headClicks} HEAD, ${expected.bursts} bursts of 3-5 links = ${expected.burstClicks} clicks); ${expected.botHits} bot hits; generated in ${(report.genMs / 1000).toFixed(1)} s`,
-  );
-  console.log(
-    `batched: preloaded in ${(report.preloadMs / 1000).toFixed(1)} s (addBulk x ${chunkSize}); aggregator up ${Number.isFinite(b.startupMs) ? `${(b.startupMs / 1000).toFixed(2)} s` : '?'} after spawn, ` +
-      `first row seen ${(b.firstRowMs / 1000).toFixed(2)} s after spawn (${b.firstCount} events stored by then); ${batchesOf(b.stopped)}; ` +
-      `progress polls ${b.polls} x, mean ${b.pollMs.toFixed(1)} ms; checked exact (hourly_stats, messages, link_stats, raw rows, jobs)`,
-  );
-  console.log(`batched, events/s by quarter of the stream (first row → 25 %, → 50 %, → 75 %, → 100 %): ${b.quarters.map((r) => (Number.isFinite(r) ? Math.round(r) : '-')).join(' / ')}`);
-  console.log(
-    `per event: ${n.events} events (${n.messages} messages, same generator scaled), BullMQ Worker concurrency ${NAIVE_CONCURRENCY}, pg Pool max ${NAIVE_CONCURRENCY}, one transaction per event; ` +
-      `${n.waits} retries of a hit whose message was still in flight; checked exact`,
-  );
-  console.log(
-    `lag: ${lagMessages} messages stored first, then ${lag.events} hits at ${lagRate} events/s target for ${lagSeconds} s in ${lag.chunks} chunks (mean ${lag.meanChunk.toFixed(1)} events, addBulk p99 ${lag.addP99.toFixed(1)} ms), ` +
-      `achieved ${Math.round(lag.achievedRate)} events/s, chunks late against the schedule p99 ${lag.lateP99.toFixed(1)} ms, max ${lag.lateMax.toFixed(1)} ms; ` +
-      `${lag.polls} polls (gap p99 ${lag.pollGapP99.toFixed(1)} ms); ${batchesOf(lag.stopped)}`,
-  );
-  if (lag.achievedRate < 0.98 * lagRate) {
-    console.log(`note: publishing fell behind the target rate: ${Math.round(lag.achievedRate)} of ${lagRate} events/s achieved (the lag is measured from each chunk's actual publish time)`);
-  } else if (lag.lateMax > 100) {
+  if (expected) {
     console.log(
-      `note: publishing kept the target rate on average (${Math.round(lag.achievedRate)} events/s) but was late against the schedule at times (chunks up to ${lag.lateMax.toFixed(0)} ms late, ` +
-        `p99 ${lag.lateP99.toFixed(0)} ms; late chunks are bigger); the lag is measured from each chunk's actual publish time`,
+      `stream (seed ${seed}): ${eventCount} events = ${expected.messages} message events + ${expected.opens} opens (of them ${pct(expected.mppOpens, expected.opens)} Apple MPP, ${pct(expected.proxyOpens, expected.opens)} GoogleImageProxy) ` +
+        `+ ${expected.clicks} clicks (${expected.headClicks} HEAD, ${expected.bursts} bursts of 3-5 links = ${expected.burstClicks} clicks); ${expected.botHits} bot hits; generated in ${(report.genMs / 1000).toFixed(1)} s`,
     );
   }
-  if (lag.storedAtPublishEnd < lag.events - lagRate) {
+  if (b) {
     console.log(
-      `note: the aggregator did not keep up with ${lagRate} events/s: when publishing ended (${lag.publishSeconds.toFixed(1)} s) hourly_stats held ${lag.storedAtPublishEnd} of ${lag.events} events ` +
-        `(${Math.round(lag.storedAtPublishEnd / lag.publishSeconds)} events/s stored meanwhile), the rest took ${(lag.allInAfterMs / 1000).toFixed(1)} s more: the lag grew with the backlog`,
+      `batched: preloaded in ${(report.preloadMs / 1000).toFixed(1)} s (addBulk x ${chunkSize}); aggregator up ${Number.isFinite(b.startupMs) ? `${(b.startupMs / 1000).toFixed(2)} s` : '?'} after spawn, ` +
+        `first row seen ${(b.firstRowMs / 1000).toFixed(2)} s after spawn (${b.firstCount} events stored by then); ${batchesOf(b.stopped)}; ` +
+        `progress polls ${b.polls} x, mean ${b.pollMs.toFixed(1)} ms; checked exact (hourly_stats, messages, link_stats, raw rows, jobs)`,
+    );
+    console.log(`batched, events/s by quarter of the stream (first row → 25 %, → 50 %, → 75 %, → 100 %): ${byQuarter(b.quarters)}`);
+  }
+  if (n) {
+    console.log(
+      `per event: ${n.events} events (${n.messages} messages, same generator scaled), BullMQ Worker concurrency ${NAIVE_CONCURRENCY}, pg Pool max ${NAIVE_CONCURRENCY}, one transaction per event; ` +
+        `${n.waits} retries of a hit whose message was still in flight; checked exact`,
     );
   }
-  const logLines = [...new Set([...b.logs, ...lag.logs].map(([k]) => k))].filter((k) => !/^info: (aggregator started|aggregator stopped|stopping: finishing the work in hand)$/.test(k));
-  if (logLines.length) console.log(`aggregator log, other than start/stop:\n  ${[...b.logs, ...lag.logs].filter(([k]) => logLines.includes(k)).map(([k, c]) => `${c} x ${k}`).join('\n  ')}`);
+  if (lag) {
+    console.log(
+      `lag: ${lagMessages} messages stored first, then ${lag.events} hits at ${lagRate} events/s target for ${lagSeconds} s in ${lag.chunks} chunks (mean ${lag.meanChunk.toFixed(1)} events, addBulk p99 ${lag.addP99.toFixed(1)} ms), ` +
+        `achieved ${Math.round(lag.achievedRate)} events/s, chunks late against the schedule p99 ${lag.lateP99.toFixed(1)} ms, max ${lag.lateMax.toFixed(1)} ms; ` +
+        `${lag.polls} polls (gap p99 ${lag.pollGapP99.toFixed(1)} ms); ${batchesOf(lag.stopped)}`,
+    );
+    if (lag.achievedRate < 0.98 * lagRate) {
+      console.log(`note: publishing fell behind the target rate: ${Math.round(lag.achievedRate)} of ${lagRate} events/s achieved (the lag is measured from each chunk's actual publish time)`);
+    } else if (lag.lateMax > 100) {
+      console.log(
+        `note: publishing kept the target rate on average (${Math.round(lag.achievedRate)} events/s) but was late against the schedule at times (chunks up to ${lag.lateMax.toFixed(0)} ms late, ` +
+          `p99 ${lag.lateP99.toFixed(0)} ms; late chunks are bigger); the lag is measured from each chunk's actual publish time`,
+      );
+    }
+    if (lag.storedAtPublishEnd < lag.events - lagRate) {
+      console.log(
+        `note: the aggregator did not keep up with ${lagRate} events/s: when publishing ended (${lag.publishSeconds.toFixed(1)} s) hourly_stats held ${lag.storedAtPublishEnd} of ${lag.events} events ` +
+          `(${Math.round(lag.storedAtPublishEnd / lag.publishSeconds)} events/s stored meanwhile), the rest took ${(lag.allInAfterMs / 1000).toFixed(1)} s more: the lag grew with the backlog`,
+      );
+    }
+  }
+  if (c) {
+    const st = c.settings;
+    console.log(
+      `queue ceiling: ${c.events} events (${c.sameStream ? 'the stream of 1' : `${c.messages} messages, same generator scaled`}), preloaded in ${(c.preloadMs / 1000).toFixed(1)} s (addBulk x ${chunkSize}) under a fresh prefix, same job ids and options; ` +
+        `a BullMQ Worker doing nothing (the processor returns at once) in a process of its own (node -e), the aggregator's worker settings: concurrency (AGGREGATOR_WRITERS ${config.AGGREGATOR_WRITERS} + 1) × AGGREGATOR_BATCH_SIZE ${config.AGGREGATOR_BATCH_SIZE} = ${st.concurrency}, ` +
+        `lockDuration ${st.lockDuration}, stalledInterval ${st.stalledInterval}, maxStalledCount ${st.maxStalledCount}; up ${Number.isFinite(c.readyMs) ? `${(c.readyMs / 1000).toFixed(2)} s` : '?'} after spawn, ` +
+        `first completed job seen ${(c.firstMs / 1000).toFixed(2)} s after spawn (${c.firstCount} completed by then); getJobCounts('completed') polls ${c.polls} x, mean ${c.pollMs.toFixed(1)} ms; ` +
+        `checked: every job completed, none failed; stopped by SIGTERM, exit ${c.exit.code}`,
+    );
+    console.log(`queue ceiling, events/s by quarter of the stream (first completed → 25 %, → 50 %, → 75 %, → 100 %): ${byQuarter(c.quarters)}`);
+  }
+  const aggLogs = [...(b ? b.logs : []), ...(lag ? lag.logs : [])];
+  const logLines = [...new Set(aggLogs.map(([k]) => k))].filter((k) => !/^info: (aggregator started|aggregator stopped|stopping: finishing the work in hand)$/.test(k));
+  if (logLines.length) console.log(`aggregator log, other than start/stop:\n  ${aggLogs.filter(([k]) => logLines.includes(k)).map(([k, count]) => `${count} x ${k}`).join('\n  ')}`);
 
-  const ratio = b.rate / n.rate;
+  const ratio = b && n ? b.rate / n.rate : NaN;
+  const rows = [['measurement', 'events', 'seconds', 'events/s', 'p50 ms', 'p99 ms', 'max ms']];
+  if (b) {
+    rows.push(['1. batched: aggregator process, preloaded queue (after first row)', b.measured, b.seconds.toFixed(2), Math.round(b.rate), '', '', '']);
+    rows.push(['   same, counted from the spawn (start-up included)', b.events, b.fromSpawnSeconds.toFixed(2), Math.round(b.events / b.fromSpawnSeconds), '', '', '']);
+  }
+  if (n) rows.push(['2. per event: naive worker, 1 transaction per event (after first row)', n.measured, n.seconds.toFixed(2), Math.round(n.rate), '', '', '']);
+  if (lag) rows.push([`3. lag: publish → hourly_stats at ${lagRate} events/s`, lag.events, lag.publishSeconds.toFixed(2), Math.round(lag.achievedRate), lag.p50.toFixed(0), lag.p99.toFixed(0), lag.max.toFixed(0)]);
+  if (c) {
+    rows.push([`4. queue ceiling: no-op BullMQ worker process, concurrency ${c.settings.concurrency} (after first completed)`, c.measured, c.seconds.toFixed(2), Math.round(c.rate), '', '', '']);
+    rows.push(['   same, counted from the spawn (start-up included)', c.events, c.fromSpawnSeconds.toFixed(2), Math.round(c.events / c.fromSpawnSeconds), '', '', '']);
+  }
   console.log('');
-  console.log(
-    table([
-      ['measurement', 'events', 'seconds', 'events/s', 'p50 ms', 'p99 ms', 'max ms'],
-      ['1. batched: aggregator process, preloaded queue (after first row)', b.measured, b.seconds.toFixed(2), Math.round(b.rate), '', '', ''],
-      ['   same, counted from the spawn (start-up included)', b.events, b.fromSpawnSeconds.toFixed(2), Math.round(b.events / b.fromSpawnSeconds), '', '', ''],
-      ['2. per event: naive worker, 1 transaction per event (after first row)', n.measured, n.seconds.toFixed(2), Math.round(n.rate), '', '', ''],
-      [`3. lag: publish → hourly_stats at ${lagRate} events/s`, lag.events, lag.publishSeconds.toFixed(2), Math.round(lag.achievedRate), lag.p50.toFixed(0), lag.p99.toFixed(0), lag.max.toFixed(0)],
-    ]),
-  );
-  console.log(`ratio to per-event = ${Math.round(b.rate)} / ${Math.round(n.rate)} = ${ratio.toFixed(2)}`);
-  const cpuRow = (label, c) => [label, ...['aggregator', 'postgres', 'postgresAll', 'redis', 'bench', 'other', 'machine'].map((key) => (Number.isFinite(c[key]) ? `${c[key].toFixed(0)}%` : ''))];
+  console.log(table(rows));
+  if (b && n) console.log(`ratio to per-event = ${Math.round(b.rate)} / ${Math.round(n.rate)} = ${ratio.toFixed(2)}`);
+  if (c) {
+    const what = `${Math.round(c.rate)} events/s: BullMQ alone, moving jobs through Redis with nothing written`;
+    console.log(b ? `batched reaches ${((100 * b.rate) / c.rate).toFixed(1)} % of the queue ceiling (${what})` : `queue ceiling: ${what} (batched not run)`);
+  }
+  const cpuRow = (label, cpu) => [label, ...['aggregator', 'postgres', 'postgresAll', 'redis', 'bench', 'other', 'machine'].map((key) => (Number.isFinite(cpu[key]) ? `${cpu[key].toFixed(0)}%` : ''))];
+  const cpuRows = [[`CPU (% of one core; ${cores} cores)`, 'aggregator', 'postgres (bench db)', 'postgres (all)', 'redis', 'bench process', 'other', 'machine']];
+  if (b) cpuRows.push(cpuRow('1. batched, first row → all stored', b.cpu));
+  if (n) cpuRows.push(cpuRow('2. per event, first row → all stored', n.cpu));
+  if (lag) cpuRows.push(cpuRow('3. lag, publishing start → all stored', lag.cpu));
+  if (c) cpuRows.push(cpuRow('4. queue ceiling, first completed → all completed', c.cpu));
   console.log('');
+  console.log(table(cpuRows));
   console.log(
-    table([
-      [`CPU (% of one core; ${cores} cores)`, 'aggregator', 'postgres (bench db)', 'postgres (all)', 'redis', 'bench process', 'other', 'machine'],
-      cpuRow('1. batched, first row → all stored', b.cpu),
-      cpuRow('2. per event, first row → all stored', n.cpu),
-      cpuRow('3. lag, publishing start → all stored', lag.cpu),
-    ]),
-  );
-  console.log(
-    '(postgres (bench db): the backends connected to the bench database; postgres (all): every PostgreSQL process, background ones (WAL writer, ' +
+    `(${c ? 'aggregator: in 4., the no-op worker process; ' : ''}postgres (bench db): the backends connected to the bench database; postgres (all): every PostgreSQL process, background ones (WAL writer, ` +
       'autovacuum...) and other users\' backends included; redis: redis-server as a whole, other users of it included; bench process: ' +
       'preloading/publishing, polling and, in 2., the per-event worker; other: the rest of the machine)',
   );
 
-  const t = b.totals;
+  if (b) {
+    const t = b.totals;
+    console.log(
+      `machine share (batched run, hourly_stats): opens ${t.hourly_human_opens} human / ${t.hourly_opens - t.hourly_human_opens} machine (${pct(t.hourly_opens - t.hourly_human_opens, t.hourly_opens)} machine; ` +
+        `classifyHit on the stream predicts ${pct(report.predictedMachineOpens, expected.opens)}), clicks ${t.hourly_human_clicks} human / ${t.hourly_clicks - t.hourly_human_clicks} machine ` +
+        `(${pct(t.hourly_clicks - t.hourly_human_clicks, t.hourly_clicks)} machine, ${t.burst_clicks} of them as bursts; the click rules on the whole stream predict ` +
+        `${report.predictedClicks.machine} machine, ${report.predictedClicks.burst} bursts)`,
+    );
+    if (t.hourly_opens - t.hourly_human_opens !== report.predictedMachineOpens) {
+      console.log(`odd: ${t.hourly_opens - t.hourly_human_opens} machine opens stored, classifyHit predicts ${report.predictedMachineOpens}`);
+    }
+    if (t.hourly_clicks - t.hourly_human_clicks !== report.predictedClicks.machine || t.burst_clicks !== report.predictedClicks.burst) {
+      console.log(`odd: ${t.hourly_clicks - t.hourly_human_clicks} machine clicks (${t.burst_clicks} bursts) stored, the click rules on the whole stream predict ${report.predictedClicks.machine} (${report.predictedClicks.burst} bursts)`);
+    }
+    if (b.disagreement) console.log(`odd (batched): ${b.disagreement}`);
+  }
+  if (n && n.disagreement) console.log(`odd (per event): ${n.disagreement}`);
   console.log(
-    `machine share (batched run, hourly_stats): opens ${t.hourly_human_opens} human / ${t.hourly_opens - t.hourly_human_opens} machine (${pct(t.hourly_opens - t.hourly_human_opens, t.hourly_opens)} machine; ` +
-      `classifyHit on the stream predicts ${pct(report.predictedMachineOpens, expected.opens)}), clicks ${t.hourly_human_clicks} human / ${t.hourly_clicks - t.hourly_human_clicks} machine ` +
-      `(${pct(t.hourly_clicks - t.hourly_human_clicks, t.hourly_clicks)} machine, ${t.burst_clicks} of them as bursts; the click rules on the whole stream predict ` +
-      `${report.predictedClicks.machine} machine, ${report.predictedClicks.burst} bursts)`,
+    `\naggregator: ${b ? Math.round(b.rate) : 'n/a'} events/s, ratio to per-event ${b && n ? ratio.toFixed(1) : 'n/a'}, lag p99 ${lag ? Math.round(lag.p99) : 'n/a'} ms at ${lagRate} events/s`,
   );
-  if (t.hourly_opens - t.hourly_human_opens !== report.predictedMachineOpens) {
-    console.log(`odd: ${t.hourly_opens - t.hourly_human_opens} machine opens stored, classifyHit predicts ${report.predictedMachineOpens}`);
-  }
-  if (t.hourly_clicks - t.hourly_human_clicks !== report.predictedClicks.machine || t.burst_clicks !== report.predictedClicks.burst) {
-    console.log(`odd: ${t.hourly_clicks - t.hourly_human_clicks} machine clicks (${t.burst_clicks} bursts) stored, the click rules on the whole stream predict ${report.predictedClicks.machine} (${report.predictedClicks.burst} bursts)`);
-  }
-  if (b.disagreement) console.log(`odd (batched): ${b.disagreement}`);
-  if (n.disagreement) console.log(`odd (per event): ${n.disagreement}`);
-  console.log(`\naggregator: ${Math.round(b.rate)} events/s, ratio to per-event ${ratio.toFixed(1)}, lag p99 ${Math.round(lag.p99)} ms at ${lagRate} events/s`);
 }
 
 main().catch((error) => {
