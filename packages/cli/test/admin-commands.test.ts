@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { dropDatabase, TEST_POSTGRES_URL, temporaryDatabase, trackingHostStandIn, type TemporaryDatabase, type TrackingHostStandIn } from '@mailbeacon/testing';
+import { migrations } from '@mailbeacon/db';
 import { runCli } from '../src/main';
 
 /*
@@ -196,7 +197,7 @@ describe('migrate and configuration', () => {
     url.pathname = `/${name}`;
     try {
       expect(await run(['migrate'], { DATABASE_URL: url.toString() })).toEqual({
-        stdout: `created database ${name}\napplied 0001-servers-and-tracking-domains\n`,
+        stdout: `created database ${name}\n${Object.keys(migrations).map((migration) => `applied ${migration}\n`).join('')}`,
         stderr: '',
         code: 0,
       });

@@ -1,3 +1,4 @@
+export { migrations } from './migrations';
 export { createDatabase, ensureDatabase, migrateToLatest, openDatabase, databaseName, redact, DatabaseSetupError } from './database';
 export type { DatabaseOptions } from './database';
 export type { Database, VerificationStatus, MessagesTable, OpensTable, ClicksTable, LinkStatsTable, HourlyStatsTable } from './schema';
