@@ -1,10 +1,12 @@
 import type { ServerRepository, TrackingDomain, TrackingDomainRepository } from '@mailbeacon/db';
 import { UnknownServerError } from '@mailbeacon/db';
 import type { CheckTrackingDomain } from '@mailbeacon/domains';
+import { describeError, normalizeReadiness, withTimeout, type Readiness } from '@mailbeacon/service';
 import express, { type Express, type RequestHandler } from 'express';
 import { requestLog, type AdminLogger } from './admin-logger';
 import { ApiError, errorHandler, notFound } from './api-errors';
 import { requireBearerToken } from './auth';
+import { AdminMetrics } from './metrics';
 import { domainCheckInput, hostParam, newServerInput, newTrackingDomainInput, serverFilter, trackingDomainUpdateInput } from './request-inputs';
 
 export interface AdminDeps {
@@ -12,10 +14,17 @@ export interface AdminDeps {
   domains: Pick<TrackingDomainRepository, 'list' | 'add' | 'findByHost' | 'update' | 'remove' | 'recordCheck'>;
   /** Injected so tests (and deployments) can aim it; the process passes checkTrackingDomain. */
   checkDomain: CheckTrackingDomain;
-  /** Every route but GET /healthz requires `Authorization: Bearer <adminToken>`. */
+  /** Every route but GET /healthz and GET /readyz requires `Authorization: Bearer <adminToken>`. */
   adminToken: string;
   logger: AdminLogger;
+  /** GET /readyz: 200 while this says ready (the process passes a PostgreSQL check), else 503. Default: always ready. */
+  ready?: () => Readiness | Promise<Readiness>;
+  /** Served on GET /metrics (behind the token). Default: a new AdminMetrics. */
+  metrics?: AdminMetrics;
 }
+
+/** A readiness answer slower than this is `not ready`. */
+const READY_TIMEOUT_MS = 5000;
 
 export const JSON_BODY_LIMIT = '100kb';
 
@@ -39,17 +48,35 @@ const jsonBodiesOnly: RequestHandler = (req, _res, next) => {
 /** The JSON admin API for servers and tracking domains. */
 export function createAdminApp(deps: AdminDeps): Express {
   const { servers, domains, checkDomain, logger } = deps;
+  const metrics = deps.metrics ?? new AdminMetrics();
+  const ready = deps.ready ?? (() => true);
   const app = express();
   app.disable('x-powered-by');
-  app.use(noStore, requestLog(logger));
+  app.use(noStore, metrics.observe(), requestLog(logger));
 
   // Open, for load balancers and orchestrators; it says nothing but "the process answers".
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
 
+  // Open as well: whether the API can serve (its database answers); the reason is no secret.
+  app.get('/readyz', async (_req, res) => {
+    const readiness = await withTimeout(Promise.resolve().then(ready), READY_TIMEOUT_MS, 'readiness check').then(normalizeReadiness, (error: unknown) => ({
+      ready: false,
+      reason: describeError(error),
+    }));
+    if (readiness.ready) res.json({ status: 'ready' });
+    else res.status(503).json({ status: 'not ready', reason: readiness.reason });
+  });
+
   // Authentication before body parsing: nothing of an unauthenticated request is read.
   app.use(requireBearerToken(deps.adminToken), jsonBodiesOnly, express.json({ limit: JSON_BODY_LIMIT }));
+
+  // Behind the token: request counts and process figures are nobody else's business.
+  app.get('/metrics', async (_req, res) => {
+    const body = await metrics.metrics();
+    res.set('Content-Type', metrics.contentType).send(body);
+  });
 
   app.get('/servers', async (_req, res) => {
     res.json({ servers: await servers.list() });

@@ -6,3 +6,5 @@ export { loadAdminConfig, DEFAULT_ADMIN_HOST, DEFAULT_ADMIN_PORT, MIN_ADMIN_TOKE
 export type { AdminConfig } from './config';
 export { startAdmin, StartupError } from './main';
 export type { RunningAdmin, StartAdminOptions } from './main';
+export { AdminMetrics, METRIC_PREFIX, METRIC_NAMES, DURATION_BUCKETS } from './metrics';
+export type { AdminMetricsOptions } from './metrics';

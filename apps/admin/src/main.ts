@@ -1,11 +1,12 @@
 import { openDatabase, redact, ServerRepository, TrackingDomainRepository } from '@mailbeacon/db';
 import { checkTrackingDomain, type CheckTrackingDomain } from '@mailbeacon/domains';
-import { describeError, runService, serveHttp, StartupError } from '@mailbeacon/service';
+import { describeError, recentCheck, runService, serveHttp, StartupError } from '@mailbeacon/service';
 import { pino, type Logger } from 'pino';
 
 export { StartupError };
 import { createAdminApp } from './admin-app';
 import { GENERATED_ADMIN_TOKEN_WARNING, loadAdminConfig, type AdminConfig } from './config';
+import { AdminMetrics } from './metrics';
 
 
 export interface StartAdminOptions {
@@ -41,6 +42,9 @@ export async function startAdmin(config: AdminConfig, options: StartAdminOptions
     checkDomain: options.checkDomain ?? checkTrackingDomain,
     adminToken: config.adminToken,
     logger,
+    metrics: new AdminMetrics(),
+    // Ready while PostgreSQL answers `select 1` (a success within the last 3 s counts).
+    ready: recentCheck(() => db.selectNoFrom((eb) => eb.lit(1).as('one')).execute(), { name: 'PostgreSQL' }),
   });
   let http;
   try {

@@ -1,11 +1,12 @@
 import { BatcherClosedError, EventBatcher, EventRetention, isTransientDatabaseError, StatsWriter } from '@mailbeacon/aggregate';
 import { InvalidPayloadError, parseTrackingEvent, type TrackingEvent } from '@mailbeacon/contracts';
 import { EventPartitions, openDatabase, redact } from '@mailbeacon/db';
-import { describeError, StartupError } from '@mailbeacon/service';
-import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { allReady, checkEvictionPolicy, describeError, recentCheck, serveOperations, StartupError, type OperationsServer } from '@mailbeacon/service';
+import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { AggregatorConfig } from './config';
+import { AggregatorMetrics } from './metrics';
 
 export interface AggregatorStats {
   batches: number;
@@ -22,12 +23,24 @@ export interface AggregatorStats {
 export interface RunningAggregator {
   worker: Worker;
   stats: Readonly<AggregatorStats>;
+  metrics: AggregatorMetrics;
+  /** The operations server (/healthz, /readyz, /metrics); undefined when AGGREGATOR_METRICS_PORT is 0. */
+  operations: OperationsServer | undefined;
   /** Writes the batches in hand (up to SHUTDOWN_TIMEOUT_MS), then closes every connection. */
   close(): Promise<void>;
 }
 
 /** How soon a job given back at shutdown is offered again. */
 const RETURN_DELAY_MS = 1000;
+
+/** What identifies an event in a log line: its message token and id (when the job's data has them). */
+function eventContext(data: unknown): { messageToken?: string; eventId?: string } {
+  const { messageToken, id } = (data ?? {}) as { messageToken?: unknown; id?: unknown };
+  return {
+    ...(typeof messageToken === 'string' && messageToken.length <= 64 && { messageToken }),
+    ...(typeof id === 'string' && id.length <= 64 && { eventId: id }),
+  };
+}
 
 /** Wires the aggregator: tracking-events (Redis) → batches → PostgreSQL. */
 export async function startAggregator(config: AggregatorConfig, logger: Logger): Promise<RunningAggregator> {
@@ -48,6 +61,7 @@ export async function startAggregator(config: AggregatorConfig, logger: Logger):
   const retentionTimer = setInterval(() => void runRetention(), config.RETENTION_INTERVAL_MS);
   retentionTimer.unref();
 
+  const metrics = new AggregatorMetrics();
   const stats: AggregatorStats = { batches: 0, events: 0, stored: 0, duplicates: 0, reclassified: 0, retries: 0, failed: 0, writeMs: 0 };
   const writer = new StatsWriter(db, partitions, {
     earlyClickMs: config.EARLY_CLICK_MS,
@@ -60,7 +74,8 @@ export async function startAggregator(config: AggregatorConfig, logger: Logger):
     maxConcurrentWrites: config.AGGREGATOR_WRITERS,
     isTransient: isTransientDatabaseError,
     async write(events) {
-      const summary = await writer.write(events);
+      const { byType, ...summary } = await writer.writeDetailed(events);
+      metrics.batchCommitted(byType, summary.reclassified, Date.now());
       stats.batches++;
       stats.events += summary.events;
       stats.stored += summary.stored;
@@ -68,17 +83,23 @@ export async function startAggregator(config: AggregatorConfig, logger: Logger):
       stats.reclassified += summary.reclassified;
       logger.debug(summary, 'batch written');
     },
-    onWritten(_size, durationMs) {
+    onWritten(size, durationMs) {
       stats.writeMs += durationMs;
+      metrics.batchWritten(size, durationMs / 1000);
     },
     onRetry(error, attempt, delayMs, size) {
       stats.retries++;
+      metrics.batchRetried();
       // Events stay in Redis (their jobs stay active, their locks renewed) until this succeeds.
       logger.warn({ err: error, attempt, delayMs, events: size }, 'PostgreSQL unavailable; batch will be retried');
     },
     onItemFailed(event, error) {
       stats.failed++;
-      logger.error({ err: error, event }, 'event could not be stored; its job will be retried and then kept as failed');
+      metrics.eventFailed(event.type, 'write');
+      logger.error(
+        { err: error, messageToken: event.messageToken, eventId: event.id, type: event.type, event },
+        'event could not be stored; its job will be retried and then kept as failed',
+      );
     },
   });
 
@@ -88,7 +109,10 @@ export async function startAggregator(config: AggregatorConfig, logger: Logger):
     try {
       event = parseTrackingEvent(job.data);
     } catch (error) {
-      if (error instanceof InvalidPayloadError) throw new UnrecoverableError(error.message);
+      if (error instanceof InvalidPayloadError) {
+        metrics.eventFailed((job.data as { type?: string } | null)?.type, 'invalid');
+        throw new UnrecoverableError(error.message);
+      }
       throw error;
     }
     try {
@@ -110,40 +134,78 @@ export async function startAggregator(config: AggregatorConfig, logger: Logger):
     maxStalledCount: config.MAX_STALLED_COUNT,
   });
   worker.on('failed', (job, error) => {
-    if (job && !(error instanceof DelayedError)) logger.error({ jobId: job.id, err: error, attemptsMade: job.attemptsMade }, 'tracking event job failed');
+    if (job && !(error instanceof DelayedError)) {
+      logger.error({ jobId: job.id, ...eventContext(job.data), err: error, attemptsMade: job.attemptsMade }, 'tracking event job failed');
+    }
   });
   worker.on('error', (error) => logger.error({ err: error }, 'aggregator worker error'));
   await worker.waitUntilReady().catch(async (error: unknown) => {
     await Promise.allSettled([worker.close(true), db.destroy()]);
     throw new StartupError(`cannot reach Redis at ${config.REDIS_URL}: ${describeError(error)}`);
   });
+  // Read at scrape: the backlog and how old it is.
+  const queue = new Queue(config.QUEUE_TRACKING_EVENTS, { connection, prefix: config.QUEUE_PREFIX });
+  metrics.watchQueue(queue);
+  metrics.watchRedis(() => connection.status === 'ready');
+  let operations: OperationsServer | undefined;
+  try {
+    await checkEvictionPolicy(connection, logger);
+    if (config.AGGREGATOR_METRICS_PORT !== 0) {
+      const database = recentCheck(() => db.selectNoFrom((eb) => eb.lit(1).as('one')).execute(), { name: 'PostgreSQL' });
+      operations = await serveOperations({
+        port: config.AGGREGATOR_METRICS_PORT,
+        host: config.METRICS_HOST,
+        metrics,
+        ready: () => allReady(() => (connection.status === 'ready' ? true : { ready: false, reason: `Redis: ${connection.status}` }), database),
+      });
+    }
+  } catch (error) {
+    clearInterval(retentionTimer);
+    await Promise.allSettled([worker.close(true), queue.close(), db.destroy()]);
+    connection.disconnect();
+    throw error;
+  }
   logger.info(
-    { queue: config.QUEUE_TRACKING_EVENTS, prefix: config.QUEUE_PREFIX, batchSize: config.AGGREGATOR_BATCH_SIZE, batchWaitMs: config.AGGREGATOR_BATCH_WAIT_MS, retentionDays: config.RETENTION_DAYS },
+    {
+      queue: config.QUEUE_TRACKING_EVENTS,
+      prefix: config.QUEUE_PREFIX,
+      batchSize: config.AGGREGATOR_BATCH_SIZE,
+      batchWaitMs: config.AGGREGATOR_BATCH_WAIT_MS,
+      retentionDays: config.RETENTION_DAYS,
+      ...(operations && { operations: operations.url }),
+    },
     'aggregator started',
   );
 
+  let closing: Promise<void> | undefined;
   return {
     worker,
     stats,
-    async close() {
-      clearInterval(retentionTimer);
-      const closing = worker.close();
-      // No more items are coming: write what is forming now instead of waiting out the window.
-      const flushing = batcher.close();
-      let timer: NodeJS.Timeout | undefined;
-      const timedOut = await Promise.race([
-        Promise.all([closing, flushing]).then(() => false),
-        new Promise<boolean>((resolve) => (timer = setTimeout(resolve, config.SHUTDOWN_TIMEOUT_MS, true))),
-      ]);
-      clearTimeout(timer);
-      if (timedOut) {
-        logger.warn({ pending: batcher.pending }, 'PostgreSQL did not take the last batches in time; their events go back to the queue');
-        batcher.abandon();
-        await closing;
-      }
-      await db.destroy();
-      await connection.quit();
-      logger.info(stats, 'aggregator stopped');
-    },
+    metrics,
+    operations,
+    close: () =>
+      (closing ??= (async () => {
+        clearInterval(retentionTimer);
+        const stopping = worker.close();
+        // No more items are coming: write what is forming now instead of waiting out the window.
+        const flushing = batcher.close();
+        let timer: NodeJS.Timeout | undefined;
+        const timedOut = await Promise.race([
+          Promise.all([stopping, flushing]).then(() => false),
+          new Promise<boolean>((resolve) => (timer = setTimeout(resolve, config.SHUTDOWN_TIMEOUT_MS, true))),
+        ]);
+        clearTimeout(timer);
+        if (timedOut) {
+          logger.warn({ pending: batcher.pending }, 'PostgreSQL did not take the last batches in time; their events go back to the queue');
+          batcher.abandon();
+          await stopping;
+        }
+        await queue.close();
+        await db.destroy();
+        await connection.quit();
+        // Last: /healthz answers until the work in hand is done.
+        await operations?.close();
+        logger.info(stats, 'aggregator stopped');
+      })()),
   };
 }

@@ -1,9 +1,11 @@
 import {
   ConfigError,
   databaseUrl,
+  listenHost,
   loadConfig,
   logLevel,
   nonNegativeInt,
+  portOrOff,
   positiveInt,
   queueName,
   queuePrefix,
@@ -12,6 +14,9 @@ import {
   type Env,
 } from '@mailbeacon/contracts';
 import { z } from 'zod';
+
+export const DEFAULT_AGGREGATOR_METRICS_PORT = 8083;
+export const DEFAULT_METRICS_HOST = '127.0.0.1';
 
 const schema = z.object({
   REDIS_URL: redisUrl(),
@@ -41,6 +46,10 @@ const schema = z.object({
   MAX_STALLED_COUNT: positiveInt(20),
   /** On SIGTERM, how long to wait for the batches in hand before returning their jobs to the queue. */
   SHUTDOWN_TIMEOUT_MS: positiveInt(15_000),
+  /** The operations server (/healthz, /readyz, /metrics); 0 turns it off. */
+  AGGREGATOR_METRICS_PORT: portOrOff(DEFAULT_AGGREGATOR_METRICS_PORT),
+  /** Its interface: loopback by default, /metrics is not authenticated. */
+  METRICS_HOST: listenHost(DEFAULT_METRICS_HOST),
   LOG_LEVEL: logLevel(),
 });
 

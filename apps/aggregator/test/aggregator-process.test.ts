@@ -32,6 +32,8 @@ describe('the aggregator process', () => {
         LOCK_DURATION_MS: '2000',
         STALLED_INTERVAL_MS: '500',
         LOG_LEVEL: 'warn',
+        // Several aggregators run at once here: no operations server (its port would be taken).
+        AGGREGATOR_METRICS_PORT: '0',
         ...env,
       },
       stdio: ['ignore', 'ignore', 'pipe'],
@@ -128,7 +130,7 @@ describe('the aggregator process', () => {
     const url = postgres.url('mailbeacon_outage');
     const log = capturingLogger('warn');
     const aggregator = await startAggregator(
-      loadAggregatorConfig({ DATABASE_URL: url, REDIS_URL: TEST_REDIS_URL, QUEUE_PREFIX: redis.prefix, AGGREGATOR_BATCH_SIZE: '100', AGGREGATOR_BATCH_WAIT_MS: '20' }),
+      loadAggregatorConfig({ DATABASE_URL: url, REDIS_URL: TEST_REDIS_URL, QUEUE_PREFIX: redis.prefix, AGGREGATOR_BATCH_SIZE: '100', AGGREGATOR_BATCH_WAIT_MS: '20', AGGREGATOR_METRICS_PORT: '0' }),
       log.logger,
     );
     const db = createDatabase(url, { maxConnections: 2 });

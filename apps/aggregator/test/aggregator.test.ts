@@ -20,6 +20,7 @@ async function start(env: Record<string, string> = {}): Promise<RunningAggregato
     QUEUE_PREFIX: redis.prefix,
     AGGREGATOR_BATCH_SIZE: '50',
     AGGREGATOR_BATCH_WAIT_MS: '20',
+    AGGREGATOR_METRICS_PORT: '0',
     ...env,
   });
   log = capturingLogger('info');

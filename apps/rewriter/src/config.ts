@@ -1,8 +1,10 @@
 import { availableParallelism } from 'node:os';
-import { QUEUE_NAMES, loadConfigs, nonNegativeInt, queueName, signingKeysFromEnv, boolean, databaseUrl, loadConfig, logLevel, positiveInt, queuePrefix, redisUrl, type Env } from '@mailbeacon/contracts';
+import { QUEUE_NAMES, listenHost, loadConfigs, nonNegativeInt, portOrOff, queueName, signingKeysFromEnv, boolean, databaseUrl, loadConfig, logLevel, positiveInt, queuePrefix, redisUrl, type Env } from '@mailbeacon/contracts';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '@mailbeacon/rewrite';
 import { z } from 'zod';
 
+export const DEFAULT_REWRITER_METRICS_PORT = 8082;
+export const DEFAULT_METRICS_HOST = '127.0.0.1';
 
 const schema = z.object({
   REDIS_URL: redisUrl(),
@@ -25,6 +27,10 @@ const schema = z.object({
   STALLED_INTERVAL_MS: positiveInt(30000),
   /** How often a job may stall (its worker died) before it is failed for inspection. */
   MAX_STALLED_COUNT: positiveInt(5),
+  /** The operations server (/healthz, /readyz, /metrics); 0 turns it off. */
+  REWRITER_METRICS_PORT: portOrOff(DEFAULT_REWRITER_METRICS_PORT),
+  /** Its interface: loopback by default, /metrics is not authenticated. */
+  METRICS_HOST: listenHost(DEFAULT_METRICS_HOST),
   LOG_LEVEL: logLevel(),
 });
 

@@ -62,6 +62,23 @@ function sender(raw: Buffer): string | undefined {
 export class RewriteJob {
   constructor(private readonly deps: RewriteJobDeps) {}
 
+  /**
+   * The logger for every line about `job`: its id, the platform's message id and, once the
+   * job is known to be valid, the message token (what the tracking URLs and the aggregator's
+   * tables carry) and the server.
+   */
+  loggerFor(job: Pick<Job, 'id' | 'data'>): Logger {
+    const data: unknown = job.data;
+    try {
+      const valid = parseOutboundMessageJob(data);
+      return this.deps.logger.child({ jobId: job.id, messageId: valid.messageId, messageToken: messageTokenFor(this.deps.keys, valid.server, valid.messageId), server: valid.server });
+    } catch {
+      // Invalid: what can be named safely (a message id is at most one header line).
+      const messageId = (data as { messageId?: unknown } | null)?.messageId;
+      return this.deps.logger.child({ jobId: job.id, ...(typeof messageId === 'string' && messageId.length <= 998 && { messageId }) });
+    }
+  }
+
   async process(job: Job): Promise<RewriteJobOutcome> {
     let data: OutboundMessageJob;
     try {
@@ -74,7 +91,7 @@ export class RewriteJob {
     const { deps } = this;
     const raw = Buffer.from(data.raw, 'base64');
     const messageToken = messageTokenFor(deps.keys, data.server, data.messageId);
-    const log = deps.logger.child({ messageId: data.messageId, messageToken, server: data.server });
+    const log = deps.logger.child({ jobId: job.id, messageId: data.messageId, messageToken, server: data.server });
 
     const selection = selectTrackingDomain(deps.domainsFor(data.server), sender(raw), data.trackingDomain);
     const result: RewriteResult = selection.domain

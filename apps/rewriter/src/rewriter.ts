@@ -1,16 +1,20 @@
 import { DEVELOPMENT_KEY_WARNING, signingKeysFromEnv } from '@mailbeacon/contracts';
 import { openDatabase, redact, TrackingDomainRepository } from '@mailbeacon/db';
 import { TrackingDomainCache } from '@mailbeacon/domains';
-import { describeError, StartupError } from '@mailbeacon/service';
-import { Queue, Worker } from 'bullmq';
+import { allReady, checkEvictionPolicy, describeError, recentCheck, serveOperations, StartupError, type OperationsServer } from '@mailbeacon/service';
+import { Queue, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { RewriterConfig } from './config';
+import { RewriterMetrics } from './metrics';
 import { createRewritePool } from './rewrite-pool';
 import { RewriteJob } from './rewrite-job';
 
 export interface RunningRewriter {
   worker: Worker;
+  metrics: RewriterMetrics;
+  /** The operations server (/healthz, /readyz, /metrics); undefined when REWRITER_METRICS_PORT is 0. */
+  operations: OperationsServer | undefined;
   /** Finishes the jobs in hand, then closes every connection. */
   close(): Promise<void>;
 }
@@ -46,26 +50,81 @@ export async function startRewriter(config: RewriterConfig, logger: Logger): Pro
     logger,
   });
 
-  const worker = new Worker(config.QUEUE_OUTBOUND_MESSAGES, (j) => job.process(j), {
+  const metrics = new RewriterMetrics();
+  const processJob = async (j: Job) => {
+    const started = performance.now();
+    try {
+      const outcome = await job.process(j);
+      metrics.jobDone('completed', (performance.now() - started) / 1000);
+      metrics.messageHandedBack(outcome.skipped);
+      return outcome;
+    } catch (error) {
+      metrics.jobDone('failed', (performance.now() - started) / 1000);
+      throw error;
+    }
+  };
+  const worker = new Worker(config.QUEUE_OUTBOUND_MESSAGES, processJob, {
     ...queueOptions,
     concurrency: config.REWRITER_CONCURRENCY,
     lockDuration: config.LOCK_DURATION_MS,
     stalledInterval: config.STALLED_INTERVAL_MS,
     maxStalledCount: config.MAX_STALLED_COUNT,
   });
-  worker.on('failed', (j, error) => logger.error({ jobId: j?.id, err: error }, 'rewrite job failed'));
+  worker.on('failed', (j, error) => {
+    const log = j ? job.loggerFor(j) : logger;
+    log.error({ err: error, attemptsMade: j?.attemptsMade, attempts: j?.opts.attempts }, 'rewrite job failed');
+  });
   worker.on('error', (error) => logger.error({ err: error }, 'rewrite worker error'));
-  await worker.waitUntilReady();
-  logger.info({ queue: config.QUEUE_OUTBOUND_MESSAGES, prefix: config.QUEUE_PREFIX, concurrency: config.REWRITER_CONCURRENCY, threads: config.REWRITER_THREADS }, 'rewriter started');
+  // Counted at scrape: what waits to be rewritten.
+  const outbound = new Queue(config.QUEUE_OUTBOUND_MESSAGES, queueOptions);
+  metrics.watchQueue(outbound);
+  metrics.watchRedis(() => connection.status === 'ready');
 
+  let operations: OperationsServer | undefined;
+  try {
+    await worker.waitUntilReady();
+    await checkEvictionPolicy(connection, logger);
+    if (config.REWRITER_METRICS_PORT !== 0) {
+      const database = recentCheck(() => db.selectNoFrom((eb) => eb.lit(1).as('one')).execute(), { name: 'PostgreSQL' });
+      operations = await serveOperations({
+        port: config.REWRITER_METRICS_PORT,
+        host: config.METRICS_HOST,
+        metrics,
+        ready: () => allReady(() => (connection.status === 'ready' ? true : { ready: false, reason: `Redis: ${connection.status}` }), database),
+      });
+    }
+  } catch (error) {
+    // Redis unreachable, or the port taken: nothing to finish, so nothing waits.
+    cache.stop();
+    await Promise.allSettled([worker.close(true), pool.close(), ready.close(), events.close(), outbound.close(), db.destroy()]);
+    connection.disconnect();
+    throw error;
+  }
+  logger.info(
+    {
+      queue: config.QUEUE_OUTBOUND_MESSAGES,
+      prefix: config.QUEUE_PREFIX,
+      concurrency: config.REWRITER_CONCURRENCY,
+      threads: config.REWRITER_THREADS,
+      ...(operations && { operations: operations.url }),
+    },
+    'rewriter started',
+  );
+
+  let closing: Promise<void> | undefined;
   return {
     worker,
-    async close() {
-      await worker.close();
-      cache.stop();
-      await Promise.all([pool.close(), ready.close(), events.close(), db.destroy()]);
-      await connection.quit();
-      logger.info('rewriter stopped');
-    },
+    metrics,
+    operations,
+    close: () =>
+      (closing ??= (async () => {
+        await worker.close();
+        cache.stop();
+        await Promise.all([pool.close(), ready.close(), events.close(), outbound.close(), db.destroy()]);
+        await connection.quit();
+        // Last: /healthz answers until the work in hand is done.
+        await operations?.close();
+        logger.info('rewriter stopped');
+      })()),
   };
 }

@@ -76,6 +76,7 @@ describe('the rewriter worker (real Redis and Postgres)', () => {
       MAILBEACON_SECRET: SECRET,
       DOMAIN_REFRESH_MS: '100',
       REWRITER_THREADS: '1',
+      REWRITER_METRICS_PORT: '0',
     };
     rewriter = await startRewriter(loadRewriterConfig(env), silent);
     client = new MailbeaconClient({ connection: TEST_REDIS_URL, prefix: redisPrefix.prefix });

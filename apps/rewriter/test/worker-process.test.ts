@@ -50,6 +50,8 @@ describe('the rewriter process', () => {
         LOCK_DURATION_MS: '1500',
         STALLED_INTERVAL_MS: '500',
         LOG_LEVEL: 'warn',
+        // Several workers run at once here: no operations server (its port would be taken).
+        REWRITER_METRICS_PORT: '0',
         ...extra,
       },
       stdio: ['ignore', 'ignore', 'pipe'],

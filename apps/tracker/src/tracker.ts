@@ -1,5 +1,6 @@
 import { EventPublisher } from '@mailbeacon/event-publisher';
-import { serveHttp, StartupError, describeError, type RunningService } from '@mailbeacon/service';
+import { checkEvictionPolicy, serveHttp, StartupError, describeError, REQUIRED_EVICTION_POLICY, type RunningService } from '@mailbeacon/service';
+import { Redis } from 'ioredis';
 import { DEVELOPMENT_KEY_WARNING } from '@mailbeacon/contracts';
 import type { Logger } from 'pino';
 import type { TrackerConfig } from './config';
@@ -15,6 +16,36 @@ export interface RunningTracker extends RunningService {
 export interface StartTrackerOptions {
   /** How long requests in flight may take to finish once close() is called (default 10 s). */
   shutdownGraceMs?: number;
+}
+
+/**
+ * One look at Redis's maxmemory-policy, on a short-lived connection of its own and in the
+ * background: the tracker must start (and spool events) without Redis. cancel() gives up
+ * quietly (the tracker is stopping).
+ */
+function checkRedisEviction(redisUrl: string, logger: Logger): { done: Promise<void>; cancel(): void } {
+  const redis = new Redis(redisUrl, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 5000 });
+  redis.on('error', () => {}); // the outcome is logged below
+  let cancelled = false;
+  const done = (async () => {
+    try {
+      await redis.connect();
+      await checkEvictionPolicy(redis, logger);
+    } catch (error) {
+      if (!cancelled) {
+        logger.info({ err: describeError(error) }, `could not check Redis's maxmemory-policy (Redis unreachable at start-up); make sure it is ${REQUIRED_EVICTION_POLICY}`);
+      }
+    } finally {
+      redis.disconnect();
+    }
+  })();
+  return {
+    done,
+    cancel() {
+      cancelled = true;
+      redis.disconnect();
+    },
+  };
 }
 
 /**
@@ -66,6 +97,7 @@ export async function startTracker(config: TrackerConfig, logger: Logger, option
   }
   const { url } = http;
   logger.info({ url, spool: config.spoolDir }, 'tracker listening');
+  const evictionCheck = checkRedisEviction(config.redisUrl, logger);
 
   let closing: Promise<void> | undefined;
   return {
@@ -75,8 +107,10 @@ export async function startTracker(config: TrackerConfig, logger: Logger, option
       (closing ??= (async () => {
         // First stop taking requests (those in flight are answered, their events published),
         // then flush what is pending to Redis or the spool.
+        evictionCheck.cancel();
         await http.close();
         await publisher.close();
+        await evictionCheck.done;
         logger.info('tracker stopped');
       })()),
   };

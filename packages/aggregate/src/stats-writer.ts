@@ -40,6 +40,27 @@ export interface WriteSummary {
   reclassified: number;
 }
 
+/** One event type's share of a batch. */
+export interface TypeWriteSummary {
+  /** Events of this type handed in (repeats of one id within the batch dropped). */
+  events: number;
+  stored: number;
+  duplicates: number;
+  /** The `at` (epoch ms) of each event stored for the first time: for lag metrics. */
+  storedAt: number[];
+}
+
+/** WriteSummary with the same counts per event type. */
+export interface DetailedWriteSummary extends WriteSummary {
+  byType: Record<TrackingEvent['type'], TypeWriteSummary>;
+}
+
+const emptyByType = (): DetailedWriteSummary['byType'] => ({
+  message: { events: 0, stored: 0, duplicates: 0, storedAt: [] },
+  open: { events: 0, stored: 0, duplicates: 0, storedAt: [] },
+  click: { events: 0, stored: 0, duplicates: 0, storedAt: [] },
+});
+
 interface MessageRow {
   token: string;
   server: string;
@@ -168,14 +189,20 @@ export class StatsWriter {
    * once (the batch's messages are locked first, in one order).
    */
   async write(batch: readonly TrackingEvent[]): Promise<WriteSummary> {
+    const { events, stored, duplicates, reclassified } = await this.writeDetailed(batch);
+    return { events, stored, duplicates, reclassified };
+  }
+
+  /** write(), with the counts per event type and the times of the events stored. */
+  async writeDetailed(batch: readonly TrackingEvent[]): Promise<DetailedWriteSummary> {
     const events = [...new Map(batch.map((event) => [event.id.toLowerCase(), event])).values()];
-    if (events.length === 0) return { events: 0, stored: 0, duplicates: 0, reclassified: 0 };
+    if (events.length === 0) return { events: 0, stored: 0, duplicates: 0, reclassified: 0, byType: emptyByType() };
     // Partitions are created outside the transaction: creating one locks the parent table.
     await this.partitions.ensure(events.filter((event) => event.type !== 'message').map((event) => Date.parse(event.at)));
     return this.db.transaction().execute((trx) => this.writeIn(trx, events));
   }
 
-  private async writeIn(trx: Transaction<Database>, events: readonly TrackingEvent[]): Promise<WriteSummary> {
+  private async writeIn(trx: Transaction<Database>, events: readonly TrackingEvent[]): Promise<DetailedWriteSummary> {
     const messageEvents: TrackedMessageEvent[] = [];
     const opens: OpenEvent[] = [];
     const clicks: ClickEvent[] = [];
@@ -230,7 +257,12 @@ export class StatsWriter {
     await this.upsertLinkStats(trx, deltas.links);
     await this.upsertHourlyStats(trx, deltas.hourly);
 
-    return { events: events.length, stored: arrivals.size + newOpenFacts.length + newClickFacts.length, duplicates, reclassified: reclassified.length };
+    const byType: DetailedWriteSummary['byType'] = {
+      message: { events: messageEvents.length, stored: arrivals.size, duplicates: messageEvents.length - arrivals.size, storedAt: [...arrivals.values()].map((arrival) => arrival.sentAt) },
+      open: { events: opens.length, stored: newOpenFacts.length, duplicates: opens.length - newOpenFacts.length, storedAt: newOpenFacts.map((open) => open.at) },
+      click: { events: clicks.length, stored: newClickFacts.length, duplicates: clicks.length - newClickFacts.length, storedAt: newClickFacts.map((click) => click.at) },
+    };
+    return { events: events.length, stored: arrivals.size + newOpenFacts.length + newClickFacts.length, duplicates, reclassified: reclassified.length, byType };
   }
 
   /**

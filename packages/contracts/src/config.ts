@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { DEFAULT_QUEUE_PREFIX, isValidQueuePrefix } from './queues';
 
@@ -122,6 +123,21 @@ export function databaseUrl(defaultUrl: string = DEFAULT_DATABASE_URL) {
 
 export function port(defaultPort: number) {
   return envField('an integer from 1 to 65535', integerIn(1, 65535), defaultPort);
+}
+
+/** A port that may be `0`, which turns the listener off (e.g. an optional metrics server). */
+export function portOrOff(defaultPort: number) {
+  return envField('an integer from 0 (off) to 65535', integerIn(0, 65535), defaultPort);
+}
+
+const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+
+/** An interface to listen on: an IP address (0.0.0.0 or :: for all) or a host name. */
+export function listenHost(defaultHost: string) {
+  return envField('an IP address or a host name', (raw) => {
+    const text = raw.trim();
+    return isIP(text) !== 0 || HOST_NAME.test(text) ? text : undefined;
+  }, defaultHost);
 }
 
 export function positiveInt(defaultValue: number) {

@@ -31,6 +31,8 @@ export {
   redisUrl,
   databaseUrl,
   port,
+  portOrOff,
+  listenHost,
   positiveInt,
   nonNegativeInt,
   boolean,

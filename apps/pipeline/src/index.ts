@@ -1,0 +1,9 @@
+export { startPipeline, describeRunning, PIPELINE_APPS } from './pipeline';
+export type { PipelineOptions, RunningPipeline, PipelineAppName } from './pipeline';
+export { AppProcess, AppStartError } from './app-process';
+export { checkRedis, preparePostgres, PreflightError } from './preflight';
+export { formatLogLine, parseLogLine } from './log-lines';
+export { localSecret } from './local-secret';
+export { loadPipelineConfig, REPO_ROOT } from './config';
+export { runDemo, trackedLinksIn, DemoError, DEMO_SERVER_NAME, DEMO_TRACKING_DOMAIN } from './demo';
+export type { DemoOptions, TrackedLink } from './demo';

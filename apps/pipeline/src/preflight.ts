@@ -1,0 +1,60 @@
+import { ensureDatabase, migrateToLatest, createDatabase, redact } from '@mailbeacon/db';
+import { describeError } from '@mailbeacon/service';
+import { Redis } from 'ioredis';
+
+/** Redis or PostgreSQL is not there: the message says which, where we looked and how to start one. */
+export class PreflightError extends Error {
+  override readonly name = 'PreflightError';
+}
+
+const CONNECT_TIMEOUT_MS = 3000;
+
+/** Connects once (no retries) and pings. */
+export async function checkRedis(url: string): Promise<void> {
+  const redis = new Redis(url, { lazyConnect: true, connectTimeout: CONNECT_TIMEOUT_MS, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+  redis.on('error', () => {}); // reported by connect() below
+  try {
+    await redis.connect();
+    await redis.ping();
+  } catch (error) {
+    throw new PreflightError(
+      [
+        `Redis is not reachable at ${redact(url)}: ${describeError(error)}.`,
+        '  Start one:  docker compose up -d redis',
+        '         or:  redis-server --daemonize yes',
+        '  or point REDIS_URL at yours.',
+      ].join('\n'),
+    );
+  } finally {
+    redis.disconnect();
+  }
+}
+
+const AUTH_FAILURES = new Set(['28P01', '28000']);
+
+/** Creates the database when missing and applies the migrations; returns the names applied now. */
+export async function preparePostgres(url: string): Promise<string[]> {
+  try {
+    await ensureDatabase(url);
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code && AUTH_FAILURES.has(code)) {
+      throw new PreflightError(`PostgreSQL at ${redact(url)} refused the login: ${describeError(error)}.\n  Fix the user or password in DATABASE_URL.`);
+    }
+    throw new PreflightError(
+      [
+        `PostgreSQL is not reachable at ${redact(url)}: ${describeError(error)}.`,
+        '  Start one:  docker compose up -d postgres',
+        '         or:  pg_ctlcluster <version> main start   (Debian/Ubuntu)',
+        '  or point DATABASE_URL at yours.',
+      ].join('\n'),
+    );
+  }
+  const db = createDatabase(url, { maxConnections: 1 });
+  try {
+    const result = await migrateToLatest(db);
+    return (result.results ?? []).map((migration) => migration.migrationName);
+  } finally {
+    await db.destroy();
+  }
+}
