@@ -2,13 +2,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { jobIdForEvent, QUEUE_NAMES, TRACKING_EVENT_JOB_OPTIONS } from '@mailbeacon/contracts';
-import { capturingLogger, fixtureToken, freePort, openEventFixture, OwnPostgres, OwnRedis, temporaryDatabase, TEST_REDIS_URL, uniquePrefix, type TemporaryDatabase } from '@mailbeacon/testing';
+import { capturingLogger, fixtureToken, freePort, openEventFixture, OwnPostgres, OwnRedis, sampleValue, temporaryDatabase, TEST_REDIS_URL, uniquePrefix, type TemporaryDatabase } from '@mailbeacon/testing';
 import { Redis } from 'ioredis';
 import { sql } from 'kysely';
 import { startAggregator, type RunningAggregator } from '../src/aggregator';
 import { loadAggregatorConfig } from '../src/config';
 import { enqueue, eventsQueue, eventStream, waitUntil } from './event-stream';
-import { sampleValue } from './prometheus-text';
 
 /* The aggregator's operations server, metrics and log lines, on the real queue and databases. */
 

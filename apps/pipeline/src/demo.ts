@@ -64,15 +64,23 @@ export function trackedLinksIn(raw: Buffer, host: string): { links: TrackedLink[
   return { links: [...links.values()].sort((a, b) => a.index - b.index), pixel };
 }
 
-function demoMessage(html: Buffer, messageId: string, subject: string): Buffer {
+export interface HtmlMessageHeaders {
+  from: string;
+  to: string;
+  subject: string;
+  messageId: string;
+}
+
+/** An HTML page as a single-part text/html message (base64), as a newsletter tool sends it. */
+export function htmlMessage(html: Buffer, headers: HtmlMessageHeaders): Buffer {
   const body = html.toString('base64').replace(/.{76}/g, '$&\r\n');
   return Buffer.from(
     [
-      `From: Demo Newsletter <${DEMO_SENDER}>`,
-      'To: reader@example.org',
-      `Subject: ${subject}`,
+      `From: ${headers.from}`,
+      `To: ${headers.to}`,
+      `Subject: ${headers.subject}`,
       `Date: ${new Date().toUTCString()}`,
-      `Message-ID: ${messageId}`,
+      `Message-ID: ${headers.messageId}`,
       'MIME-Version: 1.0',
       'Content-Type: text/html; charset=utf-8',
       'Content-Transfer-Encoding: base64',
@@ -134,7 +142,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     // not be known yet, and then the message comes back untracked; a new one is sent.
     for (let attempt = 1; attempt <= 5; attempt++) {
       const messageId = `<demo-${Date.now()}-${attempt}@demo.mailbeacon.test>`;
-      await client.enqueueMessage({ messageId, server: server.token, raw: demoMessage(html, messageId, 'The mailbeacon demo'), recipient: 'reader@example.org', tag: DEMO_TAG });
+      await client.enqueueMessage({ messageId, server: server.token, raw: htmlMessage(html, { from: `Demo Newsletter <${DEMO_SENDER}>`, to: 'reader@example.org', subject: 'The mailbeacon demo', messageId }), recipient: 'reader@example.org', tag: DEMO_TAG });
       print(`enqueued ${messageId} on ${QUEUE_NAMES.outboundMessages}`);
       result = await until('the rewriter (is the pipeline running?)', timeoutMs, async () => {
         const job = await ready.getJob(jobIdForMessage(messageId));

@@ -5,5 +5,5 @@ export { checkRedis, preparePostgres, PreflightError } from './preflight';
 export { formatLogLine, parseLogLine } from './log-lines';
 export { localSecret } from './local-secret';
 export { loadPipelineConfig, REPO_ROOT } from './config';
-export { runDemo, trackedLinksIn, DemoError, DEMO_SERVER_NAME, DEMO_TRACKING_DOMAIN } from './demo';
-export type { DemoOptions, TrackedLink } from './demo';
+export { runDemo, trackedLinksIn, htmlMessage, DemoError, DEMO_SERVER_NAME, DEMO_TRACKING_DOMAIN } from './demo';
+export type { DemoOptions, TrackedLink, HtmlMessageHeaders } from './demo';

@@ -3,11 +3,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { MailbeaconClient, type ReadyConsumer } from '@mailbeacon/client';
 import { ServerRepository, TrackingDomainRepository } from '@mailbeacon/db';
-import { freePort, temporaryDatabase, TEST_REDIS_URL, uniquePrefix, type TemporaryDatabase } from '@mailbeacon/testing';
+import { temporaryDatabase, TEST_REDIS_URL, uniquePrefix, type TemporaryDatabase } from '@mailbeacon/testing';
 import { sql } from 'kysely';
-import { REPO_ROOT } from '../src/config';
 import { trackedLinksIn } from '../src/demo';
-import { startPipeline, type RunningPipeline } from '../src/pipeline';
+import type { RunningPipeline } from '../src/pipeline';
+import { startTestPipeline } from './test-pipeline';
 
 /*
  * Faults, end to end: messages, opens and clicks stream through the running pipeline while
@@ -50,31 +50,16 @@ describe('the pipeline under faults', () => {
   test('each worker SIGKILLed once mid-stream: every message out once, every count exact', async () => {
     const server = (await new ServerRepository(temp.db).create('Faults')).token;
     await new TrackingDomainRepository(temp.db).add({ host: DOMAIN, server, ssl: false });
-    const [trackerPort, adminPort, rewriterMetrics, aggregatorMetrics] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
-    const log: string[] = [];
-    pipeline = await startPipeline({
-      root: REPO_ROOT,
-      env: {
-        PATH: process.env.PATH,
-        QUEUE_PREFIX: redis.prefix,
-        REDIS_URL: TEST_REDIS_URL,
-        DATABASE_URL: temp.url,
-        TRACKER_PORT: String(trackerPort),
-        ADMIN_PORT: String(adminPort),
-        REWRITER_METRICS_PORT: String(rewriterMetrics),
-        AGGREGATOR_METRICS_PORT: String(aggregatorMetrics),
-        SPOOL_DIR: path.join(dir, 'spool'),
-        // A killed worker's jobs are taken over once their lock expires: keep that short here.
-        LOCK_DURATION_MS: '2000',
-        STALLED_INTERVAL_MS: '500',
-      },
-      redisUrl: TEST_REDIS_URL,
+    const started = await startTestPipeline({
       databaseUrl: temp.url,
-      secretFile: path.join(dir, 'secret'),
-      logFormat: 'json',
+      queuePrefix: redis.prefix,
+      dir,
+      // A killed worker's jobs are taken over once their lock expires: keep that short here.
+      env: { LOCK_DURATION_MS: '2000', STALLED_INTERVAL_MS: '500' },
       restartDelayMs: 200,
-      print: (line) => log.push(line),
     });
+    pipeline = started.pipeline;
+    const { trackerPort, log } = started;
     const tracker = `http://127.0.0.1:${trackerPort}`;
 
     const client = new MailbeaconClient({ connection: TEST_REDIS_URL, prefix: redis.prefix });

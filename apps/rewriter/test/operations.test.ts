@@ -4,13 +4,12 @@ import path from 'node:path';
 import { MailbeaconClient, type ReadyMessage } from '@mailbeacon/client';
 import { QUEUE_NAMES } from '@mailbeacon/contracts';
 import { ServerRepository, TrackingDomainRepository } from '@mailbeacon/db';
-import { capturingLogger, freePort, OwnRedis, temporaryDatabase, TEST_REDIS_URL, uniquePrefix, type TemporaryDatabase } from '@mailbeacon/testing';
+import { capturingLogger, freePort, OwnRedis, sampleValue, temporaryDatabase, TEST_REDIS_URL, uniquePrefix, type TemporaryDatabase } from '@mailbeacon/testing';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { loadRewriterConfig } from '../src/config';
 import { skipReason } from '../src/metrics';
 import { startRewriter, type RunningRewriter } from '../src/rewriter';
-import { sampleValue } from './prometheus-text';
 
 /* The rewriter's operations server, metrics and log lines, on the real queues and a database of its own. */
 

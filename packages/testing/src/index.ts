@@ -18,3 +18,22 @@ export {
 } from './event-fixtures';
 export type { MessageFixture, HitFixture } from './event-fixtures';
 export { OwnPostgres } from './postgres-server';
+export {
+  requireNginx,
+  adaptedCopy,
+  listenPort,
+  upstreamServer,
+  certificate,
+  nginxSetup,
+  nginxTest,
+  startNginx,
+  stopNginx,
+  startTrackingProxy,
+  NGINX_BINARY,
+  NGINX_CONF_DIR,
+  NGINX_CONF,
+  UPSTREAM_CONF_SERVER,
+} from './nginx';
+export type { Rewrite, NginxSetup, TrackingProxy, TrackingProxyOptions } from './nginx';
+export { parsePrometheus, sampleValue } from './prometheus-text';
+export type { Sample } from './prometheus-text';

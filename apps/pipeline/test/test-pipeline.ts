@@ -1,0 +1,51 @@
+import path from 'node:path';
+import { freePort, TEST_REDIS_URL } from '@mailbeacon/testing';
+import { REPO_ROOT } from '../src/config';
+import { startPipeline, type RunningPipeline } from '../src/pipeline';
+
+/** Test support: the whole pipeline on a database, a BullMQ prefix and free ports of the test's own. */
+
+export interface TestPipelineOptions {
+  databaseUrl: string;
+  queuePrefix: string;
+  /** A temporary directory for the tracker's spool and the signing key. */
+  dir: string;
+  /** More environment for the apps. */
+  env?: NodeJS.ProcessEnv;
+  restartDelayMs?: number;
+}
+
+export interface TestPipeline {
+  pipeline: RunningPipeline;
+  trackerPort: number;
+  adminPort: number;
+  /** Everything the supervisor printed (the apps' JSON log lines, prefixed with the app). */
+  log: string[];
+}
+
+export async function startTestPipeline(options: TestPipelineOptions): Promise<TestPipeline> {
+  const [trackerPort, adminPort, rewriterMetrics, aggregatorMetrics] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+  const log: string[] = [];
+  const pipeline = await startPipeline({
+    root: REPO_ROOT,
+    env: {
+      PATH: process.env.PATH,
+      QUEUE_PREFIX: options.queuePrefix,
+      REDIS_URL: TEST_REDIS_URL,
+      DATABASE_URL: options.databaseUrl,
+      TRACKER_PORT: String(trackerPort),
+      ADMIN_PORT: String(adminPort),
+      REWRITER_METRICS_PORT: String(rewriterMetrics),
+      AGGREGATOR_METRICS_PORT: String(aggregatorMetrics),
+      SPOOL_DIR: path.join(options.dir, 'spool'),
+      ...options.env,
+    },
+    redisUrl: TEST_REDIS_URL,
+    databaseUrl: options.databaseUrl,
+    secretFile: path.join(options.dir, 'secret'),
+    logFormat: 'json',
+    restartDelayMs: options.restartDelayMs,
+    print: (line) => log.push(line),
+  });
+  return { pipeline, trackerPort, adminPort, log };
+}
