@@ -1,9 +1,9 @@
 import { BatcherClosedError, EventBatcher, EventRetention, isTransientDatabaseError, StatsWriter } from '@mailbeacon/aggregate';
 import { InvalidPayloadError, parseTrackingEvent, type TrackingEvent } from '@mailbeacon/contracts';
 import { EventPartitions, openDatabase, redact } from '@mailbeacon/db';
+import { connectRedis } from '@mailbeacon/redis-connection';
 import { allReady, checkEvictionPolicy, describeError, recentCheck, serveOperations, StartupError, type OperationsServer } from '@mailbeacon/service';
 import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
-import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { AggregatorConfig } from './config';
 import { AggregatorMetrics } from './metrics';
@@ -103,7 +103,7 @@ export async function startAggregator(config: AggregatorConfig, logger: Logger):
     },
   });
 
-  const connection = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
+  const connection = connectRedis(config.REDIS_URL, { maxRetriesPerRequest: null });
   const handle = async (job: Job, token?: string): Promise<void> => {
     let event: TrackingEvent;
     try {

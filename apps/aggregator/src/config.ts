@@ -1,8 +1,10 @@
 import {
+  checkClusterQueuePrefix,
   ConfigError,
   databaseUrl,
   listenHost,
   loadConfig,
+  loadConfigs,
   logLevel,
   nonNegativeInt,
   portOrOff,
@@ -57,14 +59,19 @@ export type AggregatorConfig = z.output<typeof schema>;
 
 export function loadAggregatorConfig(env: Env = process.env): AggregatorConfig {
   const config = loadConfig(schema, env);
-  // Jobs wait in the batch holding their lock: the window must stay far below the lock time.
-  if (config.AGGREGATOR_BATCH_WAIT_MS * 10 > config.LOCK_DURATION_MS) {
-    throw new ConfigError([
-      {
-        variable: 'AGGREGATOR_BATCH_WAIT_MS',
-        message: `must be at most a tenth of LOCK_DURATION_MS (${config.LOCK_DURATION_MS}), got ${config.AGGREGATOR_BATCH_WAIT_MS}`,
-      },
-    ]);
-  }
+  loadConfigs(
+    () => checkClusterQueuePrefix(config),
+    () => {
+      // Jobs wait in the batch holding their lock: the window must stay far below the lock time.
+      if (config.AGGREGATOR_BATCH_WAIT_MS * 10 > config.LOCK_DURATION_MS) {
+        throw new ConfigError([
+          {
+            variable: 'AGGREGATOR_BATCH_WAIT_MS',
+            message: `must be at most a tenth of LOCK_DURATION_MS (${config.LOCK_DURATION_MS}), got ${config.AGGREGATOR_BATCH_WAIT_MS}`,
+          },
+        ]);
+      }
+    },
+  );
   return config;
 }

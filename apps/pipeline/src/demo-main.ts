@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { ConfigError, databaseUrl, loadConfig, port, queuePrefix, redisUrl } from '@mailbeacon/contracts';
+import { checkClusterQueuePrefix, ConfigError, databaseUrl, loadConfig, port, queuePrefix, redisUrl } from '@mailbeacon/contracts';
 import { describeError } from '@mailbeacon/service';
 import { z } from 'zod';
 import { REPO_ROOT } from './config';
@@ -16,7 +16,7 @@ const schema = z.object({
 });
 
 async function main(): Promise<void> {
-  const config = loadConfig(schema, process.env);
+  const config = checkClusterQueuePrefix(loadConfig(schema, process.env));
   await runDemo({
     redisUrl: config.REDIS_URL,
     databaseUrl: config.DATABASE_URL,

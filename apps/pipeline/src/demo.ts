@@ -3,8 +3,8 @@ import path from 'node:path';
 import { MailbeaconClient } from '@mailbeacon/client';
 import { jobIdForMessage, parseOutboundReadyJob, QUEUE_NAMES, type OutboundReadyJob } from '@mailbeacon/contracts';
 import { openDatabase, ServerRepository, TrackingDomainRepository, type Database, type Kysely } from '@mailbeacon/db';
+import { connectRedis } from '@mailbeacon/redis-connection';
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
 import { sql } from 'kysely';
 
 /*
@@ -118,7 +118,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
   if (!health?.ok) throw new DemoError(`the tracker does not answer at ${options.trackerUrl}: start the pipeline first (npm start, in another terminal)`);
 
   const db = await openDatabase(options.databaseUrl, { maxConnections: 2 });
-  const redis = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
+  const redis = connectRedis(options.redisUrl, { maxRetriesPerRequest: null });
   const client = new MailbeaconClient({ connection: redis, prefix: options.queuePrefix });
   const ready = new Queue(QUEUE_NAMES.outboundReady, { connection: redis, prefix: options.queuePrefix });
   try {

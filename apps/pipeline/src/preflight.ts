@@ -1,6 +1,6 @@
 import { ensureDatabase, migrateToLatest, createDatabase, redact } from '@mailbeacon/db';
 import { describeError } from '@mailbeacon/service';
-import { Redis } from 'ioredis';
+import { connectRedis } from '@mailbeacon/redis-connection';
 
 /** Redis or PostgreSQL is not there: the message says which, where we looked and how to start one. */
 export class PreflightError extends Error {
@@ -9,9 +9,20 @@ export class PreflightError extends Error {
 
 const CONNECT_TIMEOUT_MS = 3000;
 
-/** Connects once (no retries) and pings. */
+/**
+ * Connects once (no retries) and pings: one server, or a cluster (REDIS_URL redis-cluster://…),
+ * which is then ready when its seeds told its layout and all its slots are served.
+ */
 export async function checkRedis(url: string): Promise<void> {
-  const redis = new Redis(url, { lazyConnect: true, connectTimeout: CONNECT_TIMEOUT_MS, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+  const redis = connectRedis(url, {
+    lazyConnect: true,
+    connectTimeout: CONNECT_TIMEOUT_MS,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    enableOfflineQueue: false,
+    // Once the socket is gone, disconnect() would otherwise keep a 2 s timer alive.
+    disconnectTimeout: 200,
+  });
   redis.on('error', () => {}); // reported by connect() below
   try {
     await redis.connect();

@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { QUEUE_NAMES, listenHost, loadConfigs, nonNegativeInt, portOrOff, queueName, signingKeysFromEnv, boolean, databaseUrl, loadConfig, logLevel, positiveInt, queuePrefix, redisUrl, type Env } from '@mailbeacon/contracts';
+import { QUEUE_NAMES, checkClusterQueuePrefix, listenHost, loadConfigs, nonNegativeInt, portOrOff, queueName, signingKeysFromEnv, boolean, databaseUrl, loadConfig, logLevel, positiveInt, queuePrefix, redisUrl, type Env } from '@mailbeacon/contracts';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '@mailbeacon/rewrite';
 import { z } from 'zod';
 
@@ -40,7 +40,7 @@ export function loadRewriterConfig(env: Env = process.env): RewriterConfig {
   const signing = { MAILBEACON_SECRET: env.MAILBEACON_SECRET, MAILBEACON_PREVIOUS_SECRETS: env.MAILBEACON_PREVIOUS_SECRETS };
   // The secrets are checked now, so a bad one is a configuration error (exit 78), reported with the rest.
   const [config] = loadConfigs(
-    () => loadConfig(schema, env),
+    () => checkClusterQueuePrefix(loadConfig(schema, env)),
     () => signingKeysFromEnv(signing),
   );
   return { ...config, signing };

@@ -1,9 +1,9 @@
 import { DEVELOPMENT_KEY_WARNING, signingKeysFromEnv } from '@mailbeacon/contracts';
 import { openDatabase, redact, TrackingDomainRepository } from '@mailbeacon/db';
 import { TrackingDomainCache } from '@mailbeacon/domains';
+import { connectRedis } from '@mailbeacon/redis-connection';
 import { allReady, checkEvictionPolicy, describeError, recentCheck, serveOperations, StartupError, type OperationsServer } from '@mailbeacon/service';
 import { Queue, Worker, type Job } from 'bullmq';
-import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { RewriterConfig } from './config';
 import { RewriterMetrics } from './metrics';
@@ -34,7 +34,7 @@ export async function startRewriter(config: RewriterConfig, logger: Logger): Pro
   });
   await cache.start();
 
-  const connection = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
+  const connection = connectRedis(config.REDIS_URL, { maxRetriesPerRequest: null });
   const queueOptions = { connection, prefix: config.QUEUE_PREFIX };
   const ready = new Queue(config.QUEUE_OUTBOUND_READY, queueOptions);
   const events = new Queue(config.QUEUE_TRACKING_EVENTS, queueOptions);

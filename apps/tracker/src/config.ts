@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import {
+  checkClusterQueuePrefix,
   loadConfig,
   loadConfigs,
   logLevel,
@@ -127,7 +128,7 @@ export interface TrackerConfig {
 /** Reads the tracker's settings; a ConfigError lists every bad variable at once (signing secrets included). */
 export function loadTrackerConfig(env: Env = process.env): TrackerConfig {
   const [values, signing] = loadConfigs(
-    () => loadConfig(schema, env),
+    () => checkClusterQueuePrefix(loadConfig(schema, env)),
     () => signingKeysFromEnv(env),
   );
   return {

@@ -1,6 +1,6 @@
 import { EventPublisher } from '@mailbeacon/event-publisher';
 import { checkEvictionPolicy, serveHttp, StartupError, describeError, REQUIRED_EVICTION_POLICY, type RunningService } from '@mailbeacon/service';
-import { Redis } from 'ioredis';
+import { connectRedis } from '@mailbeacon/redis-connection';
 import { DEVELOPMENT_KEY_WARNING } from '@mailbeacon/contracts';
 import type { Logger } from 'pino';
 import type { TrackerConfig } from './config';
@@ -24,7 +24,7 @@ export interface StartTrackerOptions {
  * quietly (the tracker is stopping).
  */
 function checkRedisEviction(redisUrl: string, logger: Logger): { done: Promise<void>; cancel(): void } {
-  const redis = new Redis(redisUrl, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 5000 });
+  const redis = connectRedis(redisUrl, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 5000 });
   redis.on('error', () => {}); // the outcome is logged below
   let cancelled = false;
   const done = (async () => {

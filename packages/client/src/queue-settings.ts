@@ -1,17 +1,22 @@
-import { DEFAULT_QUEUE_PREFIX, QUEUE_NAMES } from '@mailbeacon/contracts';
-import { Redis, type RedisOptions } from 'ioredis';
+import { CLUSTER_PREFIX_RULE, DEFAULT_QUEUE_PREFIX, hasHashTag, QUEUE_NAMES } from '@mailbeacon/contracts';
+import { connectRedis, isClusterUrl, type RedisConnection } from '@mailbeacon/redis-connection';
+import type { RedisOptions } from 'ioredis';
 
 export interface QueueSettings {
-  /** A Redis URL or an ioredis connection to share (BullMQ needs `maxRetriesPerRequest: null`). */
-  connection: string | Redis;
-  /** One prefix for all queues; use a hash tag such as `{mb}` on Redis Cluster. Default `mailbeacon`. */
+  /**
+   * A Redis URL (`redis://`, `rediss://`, or a cluster's seeds: `redis-cluster://host:port,host:port`,
+   * `rediss-cluster://…`), or an ioredis connection to share, Redis or Cluster (BullMQ needs
+   * `maxRetriesPerRequest: null`, on a Cluster in its `redisOptions`).
+   */
+  connection: string | RedisConnection;
+  /** One prefix for all queues; on Redis Cluster a hash tag such as `{mb}` (required there). Default `mailbeacon`. */
   prefix?: string;
   /** Queue names, when the operator changed them. */
   queues?: Partial<typeof QUEUE_NAMES>;
 }
 
 export interface ResolvedQueueSettings {
-  connection: Redis;
+  connection: RedisConnection;
   ownsConnection: boolean;
   prefix: string;
   queues: typeof QUEUE_NAMES;
@@ -20,11 +25,14 @@ export interface ResolvedQueueSettings {
 const BULLMQ_REDIS: RedisOptions = { maxRetriesPerRequest: null };
 
 export function resolveQueueSettings(settings: QueueSettings): ResolvedQueueSettings {
+  const prefix = settings.prefix ?? DEFAULT_QUEUE_PREFIX;
+  const cluster = typeof settings.connection === 'string' ? isClusterUrl(settings.connection) : settings.connection.isCluster;
+  if (cluster && !hasHashTag(prefix)) throw new RangeError(`prefix ${CLUSTER_PREFIX_RULE}, got ${JSON.stringify(prefix)}`);
   const owns = typeof settings.connection === 'string';
   return {
-    connection: typeof settings.connection === 'string' ? new Redis(settings.connection, BULLMQ_REDIS) : settings.connection,
+    connection: typeof settings.connection === 'string' ? connectRedis(settings.connection, BULLMQ_REDIS) : settings.connection,
     ownsConnection: owns,
-    prefix: settings.prefix ?? DEFAULT_QUEUE_PREFIX,
+    prefix,
     queues: { ...QUEUE_NAMES, ...settings.queues },
   };
 }

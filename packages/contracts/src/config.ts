@@ -1,6 +1,7 @@
-import { isIP } from 'node:net';
 import { z } from 'zod';
-import { DEFAULT_QUEUE_PREFIX, isValidQueuePrefix } from './queues';
+import { isAddressOrHostName } from './host-name';
+import { CLUSTER_PREFIX_RULE, DEFAULT_QUEUE_PREFIX, hasHashTag, isValidQueuePrefix } from './queues';
+import { isClusterUrl, parseClusterUrl } from './redis-url';
 
 /*
  * Every app reads its settings from environment variables through one zod object, so a
@@ -64,7 +65,8 @@ export function loadConfig<S extends z.ZodObject>(schema: S, env: Env = process.
 
 /**
  * A variable that is converted from text; `convert` returns undefined when the text is not
- * `expected`. Defaults are checked here, so a bad default fails where it is written.
+ * `expected`, or throws a RangeError saying what exactly is wrong with it. Defaults are checked
+ * here, so a bad default fails where it is written.
  */
 function envField<T>(expected: string, convert: (raw: string) => T | undefined, defaultValue: T) {
   if (convert(String(defaultValue)) === undefined) {
@@ -75,9 +77,16 @@ function envField<T>(expected: string, convert: (raw: string) => T | undefined, 
     .optional()
     .transform((raw, ctx): T => {
       if (raw === undefined) return defaultValue;
-      const value = convert(raw);
+      let value: T | undefined;
+      let detail = '';
+      try {
+        value = convert(raw);
+      } catch (error) {
+        if (!(error instanceof RangeError)) throw error;
+        detail = `: ${error.message}`;
+      }
       if (value === undefined) {
-        ctx.issues.push({ code: 'custom', message: `must be ${expected}`, input: raw });
+        ctx.issues.push({ code: 'custom', message: `must be ${expected}${detail}`, input: raw });
         return z.NEVER;
       }
       return value;
@@ -111,9 +120,21 @@ export const DEFAULT_LOG_LEVEL = 'info';
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
-/** rediss:// is Redis over TLS. */
+/**
+ * One Redis server (`redis://`, `rediss://` over TLS) or a Redis Cluster by its seed nodes
+ * (`redis-cluster://host:port,host:port,…`, `rediss-cluster://` over TLS; see parseClusterUrl).
+ */
 export function redisUrl(defaultUrl: string = DEFAULT_REDIS_URL) {
-  return envField('a redis:// or rediss:// URL', urlWithProtocol(['redis:', 'rediss:']), defaultUrl);
+  const server = urlWithProtocol(['redis:', 'rediss:']);
+  return envField(
+    'a redis://, rediss://, redis-cluster:// or rediss-cluster:// URL',
+    (raw) => {
+      if (!isClusterUrl(raw)) return server(raw);
+      parseClusterUrl(raw);
+      return raw.trim();
+    },
+    defaultUrl,
+  );
 }
 
 /** The host may be empty, as in `postgres:///mailbeacon?host=/var/run/postgresql` (Unix socket). */
@@ -130,13 +151,11 @@ export function portOrOff(defaultPort: number) {
   return envField('an integer from 0 (off) to 65535', integerIn(0, 65535), defaultPort);
 }
 
-const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
-
 /** An interface to listen on: an IP address (0.0.0.0 or :: for all) or a host name. */
 export function listenHost(defaultHost: string) {
   return envField('an IP address or a host name', (raw) => {
     const text = raw.trim();
-    return isIP(text) !== 0 || HOST_NAME.test(text) ? text : undefined;
+    return isAddressOrHostName(text) ? text : undefined;
   }, defaultHost);
 }
 
@@ -186,6 +205,23 @@ export function logLevel(defaultLevel: LogLevel = DEFAULT_LOG_LEVEL) {
     (raw): LogLevel | undefined => LOG_LEVELS.find((level) => level === raw.trim().toLowerCase()),
     defaultLevel,
   );
+}
+
+/**
+ * On Redis Cluster, BullMQ needs every key of a queue in one slot: the queue prefix must hold a
+ * hash tag (`{mb}`). For the loaded settings of an app that uses both; returns them, or throws a
+ * ConfigError naming QUEUE_PREFIX.
+ */
+export function checkClusterQueuePrefix<T extends { readonly REDIS_URL: string; readonly QUEUE_PREFIX: string }>(config: T): T {
+  if (isClusterUrl(config.REDIS_URL) && !hasHashTag(config.QUEUE_PREFIX)) {
+    throw new ConfigError([
+      {
+        variable: 'QUEUE_PREFIX',
+        message: `${CLUSTER_PREFIX_RULE} (REDIS_URL is a Redis Cluster; got ${JSON.stringify(config.QUEUE_PREFIX)})`,
+      },
+    ]);
+  }
+  return config;
 }
 
 /**

@@ -1,4 +1,4 @@
-export { QUEUE_NAMES, DEFAULT_QUEUE_PREFIX, TRACKING_EVENT_JOB_OPTIONS, isValidQueuePrefix, jobIdForMessage, jobIdForEvent } from './queues';
+export { QUEUE_NAMES, DEFAULT_QUEUE_PREFIX, TRACKING_EVENT_JOB_OPTIONS, isValidQueuePrefix, hasHashTag, CLUSTER_PREFIX_RULE, jobIdForMessage, jobIdForEvent } from './queues';
 export type { QueueName } from './queues';
 
 export {
@@ -39,12 +39,15 @@ export {
   queuePrefix,
   queueName,
   logLevel,
+  checkClusterQueuePrefix,
   DEFAULT_REDIS_URL,
   DEFAULT_DATABASE_URL,
   DEFAULT_LOG_LEVEL,
   LOG_LEVELS,
 } from './config';
 export type { Env, ConfigProblem, LogLevel } from './config';
+export { isClusterUrl, parseClusterUrl } from './redis-url';
+export type { RedisClusterUrl, RedisSeed } from './redis-url';
 
 export {
   signingKeysFromEnv,

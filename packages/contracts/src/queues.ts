@@ -22,6 +22,17 @@ export function isValidQueuePrefix(prefix: string): boolean {
   return prefix.length > 0 && !prefix.includes(':');
 }
 
+/**
+ * Whether Redis Cluster hashes keys starting with `prefix` by a hash tag in it: the first `{`
+ * followed by a non-empty text and `}` (`{mb}`, `mail{beacon}`), as Redis reads one.
+ */
+export function hasHashTag(prefix: string): boolean {
+  return /^[^{]*\{[^}]+\}/.test(prefix);
+}
+
+/** What is wrong with a prefix without a hash tag on Redis Cluster (BullMQ's scripts would fail with CROSSSLOT). */
+export const CLUSTER_PREFIX_RULE = "must contain a hash tag such as {mb} on Redis Cluster, so that each queue's keys share a slot";
+
 /*
  * Job ids make enqueueing idempotent: a platform retrying the same message, or the tracker
  * retrying the same event, lands on the same job and BullMQ drops the duplicate. BullMQ

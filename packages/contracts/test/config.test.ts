@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import {
   boolean,
+  checkClusterQueuePrefix,
   ConfigError,
   databaseUrl,
   DEFAULT_DATABASE_URL,
@@ -27,9 +28,21 @@ describe('field builders', () => {
     expect(load(redisUrl(), 'rediss://:pw@cache.internal:6380/2')).toBe('rediss://:pw@cache.internal:6380/2');
     expect(load(redisUrl('redis://redis:6379'), undefined)).toBe('redis://redis:6379');
     expect(configError(() => load(redisUrl(), 'http://cache:6379')).message).toBe(
-      'VALUE: must be a redis:// or rediss:// URL (got "http://cache:6379")',
+      'VALUE: must be a redis://, rediss://, redis-cluster:// or rediss-cluster:// URL (got "http://cache:6379")',
     );
     expect(() => load(redisUrl(), 'cache:6379')).toThrow(ConfigError);
+  });
+
+  it('redisUrl: a Redis Cluster by its seed nodes', () => {
+    expect(load(redisUrl(), 'redis-cluster://10.0.0.1:6379,10.0.0.2:6379,redis-c.internal')).toBe('redis-cluster://10.0.0.1:6379,10.0.0.2:6379,redis-c.internal');
+    expect(load(redisUrl(), ' rediss-cluster://mb:pw@[2001:db8::1]:7000,h2:7001/ ')).toBe('rediss-cluster://mb:pw@[2001:db8::1]:7000,h2:7001/');
+    // Each seed is checked, and said which is wrong; the password is not echoed.
+    expect(configError(() => load(redisUrl(), 'redis-cluster://mb:s3cret@h1:6379,h2:63x9')).message).toBe(
+      'VALUE: must be a redis://, rediss://, redis-cluster:// or rediss-cluster:// URL: seed "h2:63x9": the port must be 1 to 65535 (got "redis-cluster://mb:***@h1:6379,h2:63x9")',
+    );
+    expect(configError(() => load(redisUrl(), 'redis-cluster://')).message).toMatch(/: no seed node \(host:port\) given/);
+    expect(configError(() => load(redisUrl(), 'redis-cluster://h1:6379,,h2:6379')).message).toMatch(/seed "": expected host:port/);
+    expect(configError(() => load(redisUrl(), 'redis-cluster://h1:6379/1')).message).toMatch(/only database 0/);
   });
 
   it('databaseUrl', () => {
@@ -141,7 +154,7 @@ describe('loadConfig', () => {
       }),
     );
     expect(error.message.split('\n')).toEqual([
-      'REDIS_URL: must be a redis:// or rediss:// URL (got "localhost")',
+      'REDIS_URL: must be a redis://, rediss://, redis-cluster:// or rediss-cluster:// URL (got "localhost")',
       'PORT: must be an integer from 1 to 65535 (got "99999")',
       'TRUST_PROXY: must be one of true, false, 1, 0, yes, no (got "maybe")',
       "QUEUE_PREFIX: must be a key prefix without ':' (e.g. mailbeacon, or {mb} for Redis Cluster) (got \"a:b\")",
@@ -169,6 +182,30 @@ describe('loadConfig', () => {
     } finally {
       delete process.env.MAILBEACON_TEST_PORT;
     }
+  });
+});
+
+describe('checkClusterQueuePrefix', () => {
+  const CLUSTER_URL = 'redis-cluster://h1:6379,h2:6379';
+
+  it('on Redis Cluster the queue prefix must hold a hash tag', () => {
+    for (const QUEUE_PREFIX of ['{mb}', 'mail{beacon}', '{mbtest-1a2b}']) {
+      const config = { REDIS_URL: CLUSTER_URL, QUEUE_PREFIX, OTHER: 1 };
+      expect(checkClusterQueuePrefix(config)).toBe(config);
+    }
+    for (const QUEUE_PREFIX of ['mailbeacon', '{}', '{}mb{x}', 'mb{', 'mb}x{']) {
+      const error = configError(() => checkClusterQueuePrefix({ REDIS_URL: CLUSTER_URL, QUEUE_PREFIX }));
+      expect(error.problems).toEqual([
+        {
+          variable: 'QUEUE_PREFIX',
+          message: `must contain a hash tag such as {mb} on Redis Cluster, so that each queue's keys share a slot (REDIS_URL is a Redis Cluster; got ${JSON.stringify(QUEUE_PREFIX)})`,
+        },
+      ]);
+    }
+  });
+
+  it('a single server takes any prefix', () => {
+    expect(checkClusterQueuePrefix({ REDIS_URL: 'rediss://h1:6380', QUEUE_PREFIX: 'mailbeacon' })).toEqual({ REDIS_URL: 'rediss://h1:6380', QUEUE_PREFIX: 'mailbeacon' });
   });
 });
 

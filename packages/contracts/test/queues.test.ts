@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { DEFAULT_QUEUE_PREFIX, isValidQueuePrefix, jobIdForEvent, jobIdForMessage, QUEUE_NAMES } from '@mailbeacon/contracts';
+import { DEFAULT_QUEUE_PREFIX, hasHashTag, isValidQueuePrefix, jobIdForEvent, jobIdForMessage, QUEUE_NAMES } from '@mailbeacon/contracts';
 
 describe('queue names and prefix', () => {
   it('uses the documented defaults', () => {
@@ -16,6 +16,11 @@ describe('queue names and prefix', () => {
     expect(isValidQueuePrefix('{mb}')).toBe(true);
     expect(isValidQueuePrefix('mail:beacon')).toBe(false);
     expect(isValidQueuePrefix('')).toBe(false);
+  });
+
+  it('hasHashTag: what Redis Cluster hashes instead of the whole key (the first {…}, not empty)', () => {
+    for (const prefix of ['{mb}', 'mail{beacon}', '{a}{b}', '{mb}x}']) expect(hasHashTag(prefix)).toBe(true);
+    for (const prefix of ['mailbeacon', '{}', '{}{mb}', 'mb{', 'mb}{', '']) expect(hasHashTag(prefix)).toBe(false);
   });
 });
 

@@ -1,7 +1,8 @@
 import { performance } from 'node:perf_hooks';
-import { DEFAULT_QUEUE_PREFIX, isValidQueuePrefix, TRACKING_EVENT_JOB_OPTIONS, jobIdForEvent, parseTrackingEvent, QUEUE_NAMES, type TrackingEvent } from '@mailbeacon/contracts';
+import { CLUSTER_PREFIX_RULE, DEFAULT_QUEUE_PREFIX, hasHashTag, isClusterUrl, isValidQueuePrefix, TRACKING_EVENT_JOB_OPTIONS, jobIdForEvent, parseTrackingEvent, QUEUE_NAMES, type TrackingEvent } from '@mailbeacon/contracts';
 import { Queue, type JobsOptions } from 'bullmq';
-import { Redis, type RedisOptions } from 'ioredis';
+import { connectRedis, type RedisConnection } from '@mailbeacon/redis-connection';
+import type { RedisOptions } from 'ioredis';
 import { EventSpool } from './event-spool';
 import { consoleLogger, type Logger } from './logger';
 
@@ -44,7 +45,7 @@ export const FAIL_FAST_REDIS_OPTIONS: Readonly<RedisOptions> = Object.freeze({
 });
 
 export interface EventPublisherOptions {
-  /** `redis://` or `rediss://` URL. The publisher opens its own connection (FAIL_FAST_REDIS_OPTIONS). */
+  /** REDIS_URL: `redis://`, `rediss://`, or `redis-cluster://`/`rediss-cluster://` seeds. The publisher opens its own connection (FAIL_FAST_REDIS_OPTIONS). */
   redisUrl: string;
   /** BullMQ key prefix, the rewriter's `QUEUE_PREFIX` (default `mailbeacon`). */
   prefix?: string;
@@ -143,7 +144,7 @@ export class EventPublisher {
   private readonly logger: Logger;
 
   private spool: EventSpool | undefined;
-  private connection: Redis | undefined;
+  private connection: RedisConnection | undefined;
   private queue: Queue | undefined;
 
   private pending: PendingEvent[] = [];
@@ -200,6 +201,9 @@ export class EventPublisher {
       if (!Number.isInteger(value) || value < 1) throw new RangeError(`${name} must be a positive integer, got ${value}`);
     }
     if (!isValidQueuePrefix(this.options.prefix)) throw new RangeError(`prefix must be non-empty and without ':', got ${JSON.stringify(this.options.prefix)}`);
+    if (isClusterUrl(this.options.redisUrl) && !hasHashTag(this.options.prefix)) {
+      throw new RangeError(`prefix ${CLUSTER_PREFIX_RULE}, got ${JSON.stringify(this.options.prefix)}`);
+    }
     if (!Number.isInteger(this.options.maxDelayMs) || this.options.maxDelayMs < 0) {
       throw new RangeError(`maxDelayMs must be a non-negative integer, got ${this.options.maxDelayMs}`);
     }
@@ -226,7 +230,7 @@ export class EventPublisher {
       logger.warn({ spool: this.spool.path, events: this.spool.pending, bytes: this.spool.sizeBytes }, 'tracking events left in the spool by a previous run; replaying them');
     }
 
-    const connection = new Redis(this.options.redisUrl, { ...FAIL_FAST_REDIS_OPTIONS, connectTimeout: this.options.connectTimeoutMs });
+    const connection = connectRedis(this.options.redisUrl, { ...FAIL_FAST_REDIS_OPTIONS, connectTimeout: this.options.connectTimeoutMs });
     this.connection = connection;
     connection.on('error', (error: unknown) => this.noteRedisTrouble(error));
     // A clean close (Redis shut down) comes without an error.
@@ -484,7 +488,7 @@ function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promi
 }
 
 /** Resolves when the connection is up, has failed once, or after `ms`, whichever comes first. */
-function firstConnectionOutcome(connection: Redis, ms: number): Promise<void> {
+function firstConnectionOutcome(connection: RedisConnection, ms: number): Promise<void> {
   if (connection.status === 'ready') return Promise.resolve();
   return new Promise<void>((resolve) => {
     const done = () => {

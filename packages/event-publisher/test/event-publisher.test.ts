@@ -94,6 +94,13 @@ describe('EventPublisher (real Redis)', () => {
     await expect(publisher.publish(openEvent())).rejects.toThrow(/closed/);
   });
 
+  test('on Redis Cluster the prefix must be a hash tag (BullMQ needs each queue in one slot)', () => {
+    const options = { redisUrl: 'redis-cluster://127.0.0.1:7000,127.0.0.1:7001', spoolDirectory: dir.path };
+    expect(() => new EventPublisher({ ...options, prefix: 'mailbeacon' })).toThrow(/prefix must contain a hash tag such as \{mb\} on Redis Cluster/);
+    expect(() => new EventPublisher(options)).toThrow(RangeError); // the default prefix has none either
+    expect(() => new EventPublisher({ ...options, prefix: '{mb}' })).not.toThrow();
+  });
+
   test('close() drains the pending events to Redis', async () => {
     // A delay far longer than the test: only close() can send them.
     const publisher = await startPublisher({ maxDelayMs: 60_000, maxBatch: 10_000 });

@@ -3,7 +3,7 @@ export type { RunningService, ServiceDefinition } from './run-service';
 export { gracefulCloser, listen, serveHttp } from './http-server';
 export { withTimeout } from './with-timeout';
 export { checkEvictionPolicy, readEvictionPolicy, REQUIRED_EVICTION_POLICY } from './redis-eviction';
-export type { RedisPolicySource, EvictionPolicyCheck, EvictionPolicyOptions } from './redis-eviction';
+export type { RedisPolicySource, EvictionPolicyCheck, EvictionPolicyOptions, NodePolicy } from './redis-eviction';
 export { serveOperations, operationsHandler, recentCheck, allReady, normalizeReadiness } from './operations';
 export type { Readiness, MetricsSource, OperationsServerOptions, OperationsServer, RecentCheckOptions } from './operations';
 export { queueDepthGauge, redisConnectedGauge, QUEUE_STATES } from './worker-gauges';

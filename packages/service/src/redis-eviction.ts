@@ -4,11 +4,14 @@ import { withTimeout } from './with-timeout';
 
 /**
  * What checkEvictionPolicy needs of a Redis client: ioredis's `config` and `info` fit, so
- * this package does not depend on ioredis (Cluster clients fit too: they ask one node).
+ * this package does not depend on ioredis. A Redis Cluster client (`isCluster`, `nodes`) is
+ * checked on each of its masters: CONFIG and INFO would reach only one of them.
  */
 export interface RedisPolicySource {
   config(subcommand: 'GET', parameter: string): Promise<unknown>;
   info(section: string): Promise<string>;
+  readonly isCluster?: boolean;
+  nodes?(role: 'master'): RedisPolicySource[];
 }
 
 /** The only policy under which Redis never drops a queued job to make room. */
@@ -19,8 +22,17 @@ export interface EvictionPolicyCheck {
   policy: string | undefined;
   /** Which command told: CONFIG GET, or INFO memory when CONFIG is disabled (managed Redis). */
   source: 'config' | 'info' | undefined;
-  /** True only when the policy is known to be noeviction. */
+  /** True only when the policy is known to be noeviction (on every master of a cluster). */
   ok: boolean;
+  /** A cluster's masters, each with what it said; `policy` and `source` are then the first bad or unknown one's. */
+  nodes?: NodePolicy[];
+}
+
+export interface NodePolicy {
+  /** host:port */
+  node: string;
+  policy: string | undefined;
+  source: EvictionPolicyCheck['source'];
 }
 
 export interface EvictionPolicyOptions {
@@ -75,31 +87,56 @@ export async function readEvictionPolicy(
   return { policy: undefined, source: undefined, errors };
 }
 
+type PolicyRead = Awaited<ReturnType<typeof readEvictionPolicy>>;
+
+async function readSafely(redis: RedisPolicySource, options: EvictionPolicyOptions): Promise<PolicyRead> {
+  try {
+    return await readEvictionPolicy(redis, options);
+  } catch (error) {
+    return { policy: undefined, source: undefined, errors: [describeError(error)] };
+  }
+}
+
+/** host:port of a cluster's node, from its ioredis options. */
+function nodeName(redis: RedisPolicySource): string {
+  const { host = '?', port = '?' } = (redis as { options?: { host?: string; port?: number } }).options ?? {};
+  return `${host}:${port}`;
+}
+
 /**
  * Warns loudly (one `warn` line) when Redis may evict keys: BullMQ keeps jobs in ordinary
  * keys, and any policy but noeviction lets Redis silently drop queued jobs when it runs out
- * of memory. Logs at info when the policy cannot be read; never throws.
+ * of memory. On a Redis Cluster every master is asked (the warning names those at fault).
+ * Logs at info when the policy cannot be read; never throws.
  */
 export async function checkEvictionPolicy(redis: RedisPolicySource, logger: Pick<Logger, 'warn' | 'info' | 'debug'>, options: EvictionPolicyOptions = {}): Promise<EvictionPolicyCheck> {
-  let read: Awaited<ReturnType<typeof readEvictionPolicy>>;
-  try {
-    read = await readEvictionPolicy(redis, options);
-  } catch (error) {
-    read = { policy: undefined, source: undefined, errors: [describeError(error)] };
-  }
-  const { policy, source, errors } = read;
-  if (policy === undefined) {
-    logger.info({ errors }, `could not check Redis's maxmemory-policy (CONFIG and INFO both unavailable); make sure it is ${REQUIRED_EVICTION_POLICY}`);
-    return { policy, source, ok: false };
-  }
-  if (policy !== REQUIRED_EVICTION_POLICY) {
+  const masters = redis.isCluster && redis.nodes ? redis.nodes('master') : undefined;
+  const reads: Array<PolicyRead & { node?: string }> = masters
+    ? await Promise.all(masters.map(async (node) => ({ node: nodeName(node), ...(await readSafely(node, options)) })))
+    : [await readSafely(redis, options)];
+  const nodes = masters && reads.map(({ node, policy, source }): NodePolicy => ({ node: node!, policy, source }));
+  const bad = reads.filter((read) => read.policy !== undefined && read.policy !== REQUIRED_EVICTION_POLICY);
+  const unknown = reads.filter((read) => read.policy === undefined);
+  const where = (list: typeof reads) => (masters ? { nodes: list.map((read) => read.node) } : {});
+
+  if (bad.length > 0) {
+    const { policy, source } = bad[0];
     logger.warn(
-      { maxmemoryPolicy: policy, required: REQUIRED_EVICTION_POLICY, source },
+      { maxmemoryPolicy: policy, required: REQUIRED_EVICTION_POLICY, source, ...where(bad) },
       `Redis maxmemory-policy is ${policy}: under memory pressure Redis may silently drop queued jobs. ` +
         `Set maxmemory-policy ${REQUIRED_EVICTION_POLICY} (redis.conf, CONFIG SET maxmemory-policy ${REQUIRED_EVICTION_POLICY}, or your managed Redis's parameter group)`,
     );
-    return { policy, source, ok: false };
+    return { policy, source, ok: false, ...(nodes && { nodes }) };
   }
-  logger.debug({ maxmemoryPolicy: policy, source }, 'Redis maxmemory-policy is noeviction');
-  return { policy, source, ok: true };
+  if (unknown.length > 0 || reads.length === 0) {
+    const errors = masters ? unknown.map((read) => ({ node: read.node, errors: read.errors })) : unknown[0].errors;
+    logger.info(
+      { errors: reads.length === 0 ? ['no Redis Cluster master known'] : errors },
+      `could not check Redis's maxmemory-policy (CONFIG and INFO both unavailable); make sure it is ${REQUIRED_EVICTION_POLICY}`,
+    );
+    return { policy: undefined, source: undefined, ok: false, ...(nodes && { nodes }) };
+  }
+  const { policy, source } = reads[0];
+  logger.debug({ maxmemoryPolicy: policy, source, ...where(reads) }, 'Redis maxmemory-policy is noeviction');
+  return { policy, source, ok: true, ...(nodes && { nodes }) };
 }

@@ -6,6 +6,8 @@ export { trackingHostStandIn, listenOnLoopback, closeServer } from './tracking-h
 export type { TrackingHostStandIn } from './tracking-host-stand-in';
 export { capturingLogger } from './capturing-logger';
 export { OwnRedis, freePort } from './redis-server';
+export type { OwnRedisOptions } from './redis-server';
+export { OwnRedisCluster } from './redis-cluster';
 export {
   fixtureToken,
   linkUrl,

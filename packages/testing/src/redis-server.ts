@@ -13,6 +13,13 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+export interface OwnRedisOptions {
+  /** Default: a free one. */
+  port?: number;
+  /** More redis-server options, e.g. `['--cluster-enabled', 'yes']`. */
+  args?: readonly string[];
+}
+
 /**
  * A redis-server of the test's own, on its own port, without persistence: stopping it is a
  * real outage (the 6379 one is shared, never touched).
@@ -23,10 +30,11 @@ export class OwnRedis {
   private constructor(
     readonly port: number,
     private readonly dir: string,
+    private readonly args: readonly string[],
   ) {}
 
-  static async start(dir: string): Promise<OwnRedis> {
-    const redis = new OwnRedis(await freePort(), dir);
+  static async start(dir: string, options: OwnRedisOptions = {}): Promise<OwnRedis> {
+    const redis = new OwnRedis(options.port ?? (await freePort()), dir, options.args ?? []);
     await redis.start();
     return redis;
   }
@@ -44,7 +52,7 @@ export class OwnRedis {
     if (this.process) throw new Error('already running');
     const child = spawn(
       'redis-server',
-      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir, '--maxmemory-policy', 'noeviction'],
+      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir, '--maxmemory-policy', 'noeviction', ...this.args],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     this.process = child;
