@@ -71,7 +71,7 @@ async function main(): Promise<void> {
     throw error;
   }
   if (stopping) return; // Ctrl-C came while starting: stop() takes it from here
-  for (const line of describeRunning(pipeline)) print(line);
+  print(describeRunning(pipeline).join('\n')); // one write: the block arrives whole
 }
 
 void main();

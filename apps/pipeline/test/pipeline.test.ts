@@ -106,7 +106,7 @@ describe('npm start: the whole pipeline', () => {
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     try {
       const deadline = Date.now() + 30_000;
-      while (!stdout.includes('mailbeacon is running:')) {
+      while (!stdout.includes('Stop: Ctrl-C.')) {
         if (Date.now() > deadline || child.exitCode !== null) throw new Error(`npm start did not come up:\n${stdout}\n${stderr}`);
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
