@@ -41,7 +41,8 @@ const HEALTHY_AFTER_MS = 60_000;
 const KEPT_LINES = 20;
 
 /**
- * One app as a child process: started, watched until its ready line, restarted after a
+ * One app as a child process (with an IPC channel, so it stops by itself should the
+ * supervisor be killed): started, watched until its ready line, restarted after a
  * crash (the queues keep its work: a killed worker's jobs are taken over after their lock
  * expires), stopped with SIGTERM so it finishes what it holds.
  */
@@ -74,7 +75,7 @@ export class AppProcess {
 
   private run(restart: boolean): Promise<LogRecord> {
     return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [...this.options.args], { cwd: this.options.cwd, env: this.options.env, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [...this.options.args], { cwd: this.options.cwd, env: this.options.env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
       this.child = child;
       const startedAt = Date.now();
       let up = false;

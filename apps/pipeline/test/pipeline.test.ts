@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { corpusDir, freePort, temporaryDatabase, TEST_REDIS_URL, uniquePrefix, type TemporaryDatabase } from '@mailbeacon/testing';
@@ -148,6 +148,54 @@ describe('npm start: the whole pipeline', () => {
       child.kill('SIGKILL');
     }
   }, 90_000);
+});
+
+describe('npm start killed the hard way', () => {
+  test('SIGKILL of the supervisor: its apps notice (their IPC channel closes) and stop by themselves', async () => {
+    const temp = await temporaryDatabase();
+    const redis = uniquePrefix();
+    const dir = mkdtempSync(path.join(tmpdir(), 'mailbeacon-orphans-'));
+    const [trackerPort, adminPort] = await Promise.all([freePort(), freePort()]);
+    const child = spawn(process.execPath, [MAIN], {
+      cwd: REPO_ROOT,
+      env: {
+        PATH: process.env.PATH, REDIS_URL: TEST_REDIS_URL, DATABASE_URL: temp.url, QUEUE_PREFIX: redis.prefix,
+        TRACKER_PORT: String(trackerPort), ADMIN_PORT: String(adminPort), REWRITER_METRICS_PORT: '0', AGGREGATOR_METRICS_PORT: '0',
+        SPOOL_DIR: path.join(dir, 'spool'), MAILBEACON_SECRET_FILE: path.join(dir, 'secret'),
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    // Running, not a zombie waiting for init (this container's init reaps orphans slowly).
+    const alive = (pid: number) => {
+      try {
+        return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+      } catch {
+        return false;
+      }
+    };
+    let apps: number[] = [];
+    try {
+      const deadline = Date.now() + 30_000;
+      while (!stdout.includes('Stop: Ctrl-C.')) {
+        if (Date.now() > deadline || child.exitCode !== null) throw new Error(`npm start did not come up:\n${stdout}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      apps = readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim().split(/\s+/).map(Number);
+      expect(apps).toHaveLength(4);
+      child.kill('SIGKILL');
+      const gone = Date.now() + 20_000;
+      while (apps.some(alive) && Date.now() < gone) await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(apps.filter(alive)).toEqual([]);
+    } finally {
+      child.kill('SIGKILL');
+      for (const pid of apps.filter(alive)) process.kill(pid, 'SIGKILL');
+      await redis.cleanup();
+      await temp.drop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
 
 describe('pieces of npm start', () => {

@@ -43,7 +43,11 @@ export async function runService<C>(service: ServiceDefinition<C>): Promise<void
   }
   const logger = pino({ name: service.name, level: service.logLevel(config) });
   // pino writes asynchronously: flush before exiting, or the last lines are lost.
-  const exit = (code: number) => logger.flush(() => process.exit(code));
+  const exit = (code: number) => {
+    // The flush callback never comes when stdout is gone (a supervisor killed): exit anyway.
+    setTimeout(() => process.exit(code), 2000);
+    logger.flush(() => process.exit(code));
+  };
   // Signals are handled from the start: one arriving while the service starts stops it once
   // it has started (instead of killing it half-way through).
   let started: Promise<RunningService | undefined> | undefined;
@@ -64,6 +68,9 @@ export async function runService<C>(service: ServiceDefinition<C>): Promise<void
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  // Started by a supervisor with an IPC channel (npm start): when it goes away, even killed
+  // with SIGKILL, the channel closes and this process stops too instead of running orphaned.
+  if (typeof process.send === 'function') process.once('disconnect', () => stop('supervisor gone'));
 
   started = service.start(config, logger).catch((error) => {
     if (error instanceof StartupError) {
