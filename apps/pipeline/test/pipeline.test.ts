@@ -187,7 +187,7 @@ describe('npm start killed the hard way', () => {
       child.kill('SIGKILL');
       const gone = Date.now() + 20_000;
       while (apps.some(alive) && Date.now() < gone) await new Promise((resolve) => setTimeout(resolve, 100));
-      expect(apps.filter(alive)).toEqual([]);
+      expect(apps.filter(alive).map((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').trim())).toEqual([]);
     } finally {
       child.kill('SIGKILL');
       for (const pid of apps.filter(alive)) process.kill(pid, 'SIGKILL');

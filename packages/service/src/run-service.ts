@@ -70,7 +70,14 @@ export async function runService<C>(service: ServiceDefinition<C>): Promise<void
   process.on('SIGINT', () => stop('SIGINT'));
   // Started by a supervisor with an IPC channel (npm start): when it goes away, even killed
   // with SIGKILL, the channel closes and this process stops too instead of running orphaned.
-  if (typeof process.send === 'function') process.once('disconnect', () => stop('supervisor gone'));
+  // Its stdout went with it: writing there would fail (pino's synchronous writer retries a
+  // broken pipe forever), and nobody reads it any more, so the logger goes quiet first.
+  if (typeof process.send === 'function') {
+    process.once('disconnect', () => {
+      logger.level = 'silent';
+      stop('supervisor gone');
+    });
+  }
 
   started = service.start(config, logger).catch((error) => {
     if (error instanceof StartupError) {
