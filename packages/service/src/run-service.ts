@@ -41,7 +41,13 @@ export async function runService<C>(service: ServiceDefinition<C>): Promise<void
     }
     throw error;
   }
-  const logger = pino({ name: service.name, level: service.logLevel(config) });
+  // Logs go to stdout. Should the reader go away (a broken pipe), the process must not block
+  // on it: pino's writer reports the error here, and the logger goes quiet instead of retrying.
+  const destination = pino.destination({ fd: 1, sync: true });
+  const logger = pino({ name: service.name, level: service.logLevel(config) }, destination);
+  destination.on('error', () => {
+    logger.level = 'silent';
+  });
   // pino writes asynchronously: flush before exiting, or the last lines are lost.
   const exit = (code: number) => {
     // The flush callback never comes when stdout is gone (a supervisor killed): exit anyway.

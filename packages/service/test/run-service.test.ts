@@ -56,4 +56,24 @@ describe('runService', () => {
     expect(out.code).toBe(0);
     expect(out.stdout).toMatch(/"msg":"closed"/);
   });
+  test('stdout gone (its reader closed): the service keeps running, then stops on SIGTERM with exit 0', async () => {
+    const script = `
+      const { runService } = require(${JSON.stringify(DIST)});
+      runService({ name: 'demo', loadConfig: () => ({}), logLevel: () => 'info', start: async (config, logger) => {
+        const timer = setInterval(() => logger.info('tick'), 10);
+        logger.info('started');
+        return { close: async () => clearInterval(timer) };
+      } });`;
+    const child = spawn(process.execPath, ['-e', script], { cwd: path.resolve(__dirname, '..'), stdio: ['ignore', 'pipe', 'pipe'] });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    // The reader goes away after the first line: every later write meets a broken pipe.
+    await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+    child.stdout.destroy();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(child.exitCode).toBeNull();
+    child.kill('SIGTERM');
+    const code = await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000, 'still running'))]);
+    if (code === 'still running') child.kill('SIGKILL');
+    expect(code).toBe(0);
+  });
 });
