@@ -133,7 +133,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { performance } = require('node:perf_hooks');
-const { table, sleep, envInteger } = require('./support');
+const { table, sleep, envInteger, BenchError, fail, watchChild, stopChild, runCleanups } = require('./support');
 const intFromEnv = envInteger('bench:aggregator');
 
 const ROOT = path.resolve(__dirname, '..');
@@ -149,12 +149,6 @@ const STORED_SQL = `select (select count(*) from opens) + (select count(*) from 
   + (select count(*) from messages where platform_message_id is not null) as n`;
 /** The same, from the aggregated table written in the same transactions: a cheap query to poll. */
 const PROGRESS_SQL = 'select coalesce(sum(messages + opens + clicks), 0) as n from hourly_stats';
-
-class BenchError extends Error {}
-
-function fail(message) {
-  throw new BenchError(message);
-}
 
 /* ------------------------------------------------------------------ the event stream */
 
@@ -337,65 +331,14 @@ function hitEvent(hit, id, at) {
 function startAggregatorProcess(env, children) {
   // The node flags of `npm run start:aggregator` (a larger young generation: fewer scavenges of the per-job garbage).
   const child = spawn(process.execPath, ['--max-semi-space-size=64', AGGREGATOR_MAIN], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const state = { child, exited: null, logs: new Map(), stderr: '', otherStdout: [], startedAt: undefined, stopped: undefined };
-  children.add(state);
-  const LEVELS = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' };
-  let pending = '';
-  child.stdout.setEncoding('utf8');
-  child.stdout.on('data', (chunk) => {
-    pending += chunk;
-    let nl;
-    while ((nl = pending.indexOf('\n')) >= 0) {
-      const line = pending.slice(0, nl);
-      pending = pending.slice(nl + 1);
-      if (!line.trim()) continue;
-      try {
-        const entry = JSON.parse(line);
-        if (entry.msg === 'aggregator started') state.startedAt = performance.now();
-        if (entry.msg === 'aggregator stopped') state.stopped = entry;
-        const key = `${LEVELS[entry.level] || entry.level}: ${entry.msg}${entry.err ? ` (${entry.err.message})` : ''}`;
-        state.logs.set(key, (state.logs.get(key) || 0) + 1);
-      } catch {
-        if (state.otherStdout.length < 20) state.otherStdout.push(line);
-      }
-    }
+  return watchChild(child, {
+    name: 'aggregator',
+    children,
+    onEntry: (entry, state) => {
+      if (entry.msg === 'aggregator started') state.startedAt = performance.now();
+      if (entry.msg === 'aggregator stopped') state.stopped = entry;
+    },
   });
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (chunk) => {
-    state.stderr = (state.stderr + chunk).slice(-20000);
-  });
-  state.exitPromise = new Promise((resolve) => {
-    child.on('exit', (code, signal) => {
-      state.exited = { code, signal };
-      children.delete(state);
-      resolve(state.exited);
-    });
-    child.on('error', (error) => {
-      state.exited = { code: null, signal: null, error };
-      children.delete(state);
-      resolve(state.exited);
-    });
-  });
-  state.describe = () => {
-    const parts = [];
-    if (state.exited) parts.push(`aggregator exited (code ${state.exited.code}, signal ${state.exited.signal})`);
-    if (state.stderr.trim()) parts.push(`aggregator stderr:\n${state.stderr.trim().split('\n').slice(-30).join('\n')}`);
-    if (state.otherStdout.length) parts.push(`aggregator stdout:\n${state.otherStdout.join('\n')}`);
-    const errors = [...state.logs].filter(([key]) => /^(warn|error|fatal)/.test(key));
-    if (errors.length) parts.push(`aggregator log (warn and above):\n  ${errors.map(([k, n]) => `${n} x ${k}`).join('\n  ')}`);
-    return parts.join('\n');
-  };
-  return state;
-}
-
-/** SIGTERM, then wait for the exit (SIGKILL after `graceMs`). */
-async function stopProcess(state, graceMs) {
-  if (state.exited) return state.exited;
-  state.child.kill('SIGTERM');
-  const timer = setTimeout(() => state.child.kill('SIGKILL'), graceMs);
-  const exited = await state.exitPromise;
-  clearTimeout(timer);
-  return exited;
 }
 
 /* ------------------------------------------------------------------ the queue-ceiling worker (4) */
@@ -455,58 +398,23 @@ process.on('SIGTERM', () => {
 });
 `;
 
-/** Starts the queue-ceiling worker process; the same shape as startAggregatorProcess's state (stopProcess works on it). */
+/** Starts the queue-ceiling worker process; a watchChild state as startAggregatorProcess's (stopChild works on it). */
 function startCeilingWorkerProcess(settings, children) {
   const child = spawn(process.execPath, ['--max-semi-space-size=64', '-e', CEILING_WORKER_SCRIPT], {
     cwd: ROOT,
     env: { ...process.env, BENCH_ROOT: ROOT, BENCH_CEILING_SETTINGS: JSON.stringify(settings) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const state = { child, exited: null, stderr: '', otherStdout: [], readyAt: undefined, stopped: undefined };
-  children.add(state);
-  let pending = '';
-  child.stdout.setEncoding('utf8');
-  child.stdout.on('data', (chunk) => {
-    pending += chunk;
-    let nl;
-    while ((nl = pending.indexOf('\n')) >= 0) {
-      const line = pending.slice(0, nl);
-      pending = pending.slice(nl + 1);
-      if (!line.trim()) continue;
-      try {
-        const entry = JSON.parse(line);
-        if (entry.msg === 'ready') state.readyAt = performance.now();
-        if (entry.msg === 'stopped') state.stopped = entry;
-      } catch {
-        if (state.otherStdout.length < 20) state.otherStdout.push(line);
-      }
-    }
+  return watchChild(child, {
+    name: 'no-op worker',
+    children,
+    onEntry: (entry, state) => {
+      if (entry.msg === 'ready') state.readyAt = performance.now();
+      if (entry.msg === 'stopped') state.stopped = entry;
+    },
+    describeMore: (state) =>
+      state.stopped && state.stopped.firstProblem ? `no-op worker: ${state.stopped.failed} failed jobs, ${state.stopped.errors} errors; first: ${state.stopped.firstProblem}` : undefined,
   });
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (chunk) => {
-    state.stderr = (state.stderr + chunk).slice(-20000);
-  });
-  state.exitPromise = new Promise((resolve) => {
-    child.on('exit', (code, signal) => {
-      state.exited = { code, signal };
-      children.delete(state);
-      resolve(state.exited);
-    });
-    child.on('error', (error) => {
-      state.exited = { code: null, signal: null, error };
-      children.delete(state);
-      resolve(state.exited);
-    });
-  });
-  state.describe = () => {
-    const parts = [];
-    if (state.exited) parts.push(`no-op worker exited (code ${state.exited.code}, signal ${state.exited.signal})`);
-    if (state.stderr.trim()) parts.push(`no-op worker stderr:\n${state.stderr.trim().split('\n').slice(-30).join('\n')}`);
-    if (state.otherStdout.length) parts.push(`no-op worker stdout:\n${state.otherStdout.join('\n')}`);
-    if (state.stopped && state.stopped.firstProblem) parts.push(`no-op worker: ${state.stopped.failed} failed jobs, ${state.stopped.errors} errors; first: ${state.stopped.firstProblem}`);
-    return parts.join('\n');
-  };
-  return state;
 }
 
 /* ------------------------------------------------------------------ CPU accounting */
@@ -778,13 +686,13 @@ async function main() {
   const startAggregator = (env) => {
     const state = startAggregatorProcess(env, children);
     cleanups.push(async () => {
-      if (!state.exited) await stopProcess(state, 20_000);
+      if (!state.exited) await stopChild(state, 20_000);
     });
     return state;
   };
   /** SIGTERM and the exit; a problem unless it exits 0. */
   const stopAggregator = async (state, problems, label) => {
-    const exited = await stopProcess(state, 30_000);
+    const exited = await stopChild(state, 30_000);
     if (exited.code !== 0) problems.push(`${label}: the aggregator did not stop cleanly on SIGTERM (exit code ${exited.code}, signal ${exited.signal})\n${state.describe()}`);
     return exited;
   };
@@ -1297,7 +1205,7 @@ async function main() {
       const spawnedAt = performance.now();
       const worker = startCeilingWorkerProcess(settings, children);
       cleanups.push(async () => {
-        if (!worker.exited) await stopProcess(worker, 20_000);
+        if (!worker.exited) await stopChild(worker, 20_000);
       });
       const alive = () => {
         if (worker.exited) fail(`the no-op worker stopped during the run\n${worker.describe()}`);
@@ -1339,7 +1247,7 @@ async function main() {
       const cpu = cpuBetween(cpuFirst, await snap());
       const bad = [];
       await checkJobs(queue, events.length, bad, 'queue ceiling');
-      const exited = await stopProcess(worker, 30_000);
+      const exited = await stopChild(worker, 30_000);
       if (exited.code !== 0) bad.push(`queue ceiling: the no-op worker did not stop cleanly on SIGTERM (exit code ${exited.code}, signal ${exited.signal})`);
       else if (!worker.stopped) bad.push('queue ceiling: the no-op worker exited 0 without its stop report');
       else if (worker.stopped.failed || worker.stopped.errors) bad.push(`queue ceiling: the no-op worker saw ${worker.stopped.failed} failed jobs and ${worker.stopped.errors} errors`);
@@ -1369,14 +1277,7 @@ async function main() {
   } finally {
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);
-    const cleanupProblems = [];
-    for (const cleanup of cleanups.reverse()) {
-      try {
-        await cleanup();
-      } catch (error) {
-        cleanupProblems.push(error.message);
-      }
-    }
+    const cleanupProblems = await runCleanups(cleanups);
     killChildren();
     if (cleanupProblems.length) {
       console.error(`bench:aggregator: cleanup problems:\n  ${cleanupProblems.join('\n  ')}`);

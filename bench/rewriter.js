@@ -62,7 +62,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { performance } = require('node:perf_hooks');
-const { median, table, sleep, envInteger } = require('./support');
+const { median, table, sleep, envInteger, BenchError, fail, watchChild, stopChild, runCleanups } = require('./support');
 const intFromEnv = envInteger('bench:rewriter');
 
 const ROOT = path.resolve(__dirname, '..');
@@ -73,79 +73,22 @@ const SECRET = 'bench-signing-secret-0123456789';
 const EXPECTED_SKIPS = new Set(['dkim-signed', 'signed', 'x-amp', 'x-amp-skip']);
 const POLL_MS = 10;
 
-class BenchError extends Error {}
-
-function fail(message) {
-  throw new BenchError(message);
-}
-
-
-
-
-
 const skipCode = (skipped) => (skipped === undefined ? undefined : skipped.split(':')[0].trim());
 
 /* ------------------------------------------------------------------ the worker process */
 
 /**
  * Starts `node apps/rewriter/dist/main.js`. Its log lines (pino JSON on stdout) are counted
- * by level and message; stderr is kept for error reports.
+ * by level and message (and note); stderr is kept for error reports.
  */
 function startWorkerProcess(env, nodeFlags) {
   const child = spawn(process.execPath, [...nodeFlags, WORKER_MAIN], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const state = { child, exited: null, logs: new Map(), stderr: '', otherStdout: [] };
-  const LEVELS = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' };
-  let pending = '';
-  child.stdout.setEncoding('utf8');
-  child.stdout.on('data', (chunk) => {
-    pending += chunk;
-    let nl;
-    while ((nl = pending.indexOf('\n')) >= 0) {
-      const line = pending.slice(0, nl);
-      pending = pending.slice(nl + 1);
-      if (!line.trim()) continue;
-      try {
-        const entry = JSON.parse(line);
-        const key = `${LEVELS[entry.level] || entry.level}: ${entry.msg}${entry.note ? ` (${String(entry.note).slice(0, 140)})` : ''}${entry.err ? ` (${entry.err.message})` : ''}`;
-        state.logs.set(key, (state.logs.get(key) || 0) + 1);
-      } catch {
-        if (state.otherStdout.length < 20) state.otherStdout.push(line);
-      }
-    }
+  return watchChild(child, {
+    name: 'worker',
+    logKey: (entry, level) => `${level}: ${entry.msg}${entry.note ? ` (${String(entry.note).slice(0, 140)})` : ''}${entry.err ? ` (${entry.err.message})` : ''}`,
+    reportLevel: 'error',
+    reportStdout: false,
   });
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (chunk) => {
-    state.stderr = (state.stderr + chunk).slice(-20000);
-  });
-  state.exitPromise = new Promise((resolve) => {
-    child.on('exit', (code, signal) => {
-      state.exited = { code, signal };
-      resolve(state.exited);
-    });
-    child.on('error', (error) => {
-      state.exited = { code: null, signal: null, error };
-      resolve(state.exited);
-    });
-  });
-  state.describe = () => {
-    const parts = [];
-    if (state.exited) parts.push(`worker exited (code ${state.exited.code}, signal ${state.exited.signal})`);
-    if (state.stderr.trim()) parts.push(`worker stderr:\n${state.stderr.trim().split('\n').slice(-30).join('\n')}`);
-    const errors = [...state.logs].filter(([key]) => /^(error|fatal)/.test(key));
-    if (errors.length) parts.push(`worker errors:\n  ${errors.map(([k, n]) => `${n} x ${k}`).join('\n  ')}`);
-    return parts.join('\n');
-  };
-  return state;
-}
-
-/** SIGTERM, then wait for the exit (SIGKILL after `graceMs`). */
-async function stopWorkerProcess(state, graceMs) {
-  if (state.exited) return state.exited;
-  state.child.kill('SIGTERM');
-  const timer = setTimeout(() => state.child.kill('SIGKILL'), graceMs);
-  const exited = await state.exitPromise;
-  clearTimeout(timer);
-  return exited;
 }
 
 /* ------------------------------------------------------------------ CPU accounting */
@@ -347,7 +290,7 @@ async function main() {
     };
     worker = startWorkerProcess(env, nodeFlags);
     cleanups.push(async () => {
-      if (!worker.exited) await stopWorkerProcess(worker, 10_000);
+      if (!worker.exited) await stopChild(worker, 10_000);
     });
 
     /** The messages of one pass: the corpus repeated in order, fresh ids. */
@@ -497,7 +440,7 @@ async function main() {
     }
 
     /* ---- stop the worker: SIGTERM, exit 0 */
-    workerExit = await stopWorkerProcess(worker, 30_000);
+    workerExit = await stopChild(worker, 30_000);
     if (workerExit.code !== 0) fail(`the worker did not stop cleanly on SIGTERM (exit code ${workerExit.code}, signal ${workerExit.signal})\n${worker.describe()}`);
     logSummary = [...worker.logs].sort((a, b) => b[1] - a[1]);
 
@@ -511,14 +454,7 @@ async function main() {
   } finally {
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);
-    const problems = [];
-    for (const cleanup of cleanups.reverse()) {
-      try {
-        await cleanup();
-      } catch (error) {
-        problems.push(error.message);
-      }
-    }
+    const problems = await runCleanups(cleanups);
     if (problems.length) {
       console.error(`bench:rewriter: cleanup problems:\n  ${problems.join('\n  ')}`);
       process.exitCode = 1;

@@ -69,7 +69,7 @@ const http = require('node:http');
 const os = require('node:os');
 const path = require('node:path');
 const { performance } = require('node:perf_hooks');
-const { median, table, sleep, envInteger } = require('./support');
+const { median, table, sleep, envInteger, BenchError, fail, watchChild, stopChild, runCleanups } = require('./support');
 const intFromEnv = envInteger('bench:tracker');
 
 const ROOT = path.resolve(__dirname, '..');
@@ -86,16 +86,6 @@ const TARGET_RATIO = 0.8;
 const TARGET_P99_MS = 20;
 
 /* ------------------------------------------------------------------ helpers */
-
-class BenchError extends Error {}
-
-function fail(message) {
-  throw new BenchError(message);
-}
-
-
-
-
 
 /** One request over a fresh connection: { status, headers, body }. */
 function request(port, { path: urlPath = '/', headers = {}, method = 'GET', timeoutMs = 2000 } = {}) {
@@ -120,60 +110,7 @@ function request(port, { path: urlPath = '/', headers = {}, method = 'GET', time
  */
 function startProcess(name, args, env) {
   const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const state = { name, child, exited: null, logs: new Map(), stderr: '', otherStdout: [] };
-  const LEVELS = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' };
-  let pending = '';
-  child.stdout.setEncoding('utf8');
-  child.stdout.on('data', (chunk) => {
-    pending += chunk;
-    let nl;
-    while ((nl = pending.indexOf('\n')) >= 0) {
-      const line = pending.slice(0, nl);
-      pending = pending.slice(nl + 1);
-      if (!line.trim()) continue;
-      try {
-        const entry = JSON.parse(line);
-        const key = `${LEVELS[entry.level] || entry.level}: ${entry.msg}${entry.err ? ` (${entry.err.message})` : ''}`;
-        state.logs.set(key, (state.logs.get(key) || 0) + 1);
-      } catch {
-        if (state.otherStdout.length < 20) state.otherStdout.push(line);
-      }
-    }
-  });
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (chunk) => {
-    state.stderr = (state.stderr + chunk).slice(-20000);
-  });
-  state.exitPromise = new Promise((resolve) => {
-    child.on('exit', (code, signal) => {
-      state.exited = { code, signal };
-      resolve(state.exited);
-    });
-    child.on('error', (error) => {
-      state.exited = { code: null, signal: null, error };
-      resolve(state.exited);
-    });
-  });
-  state.describe = () => {
-    const parts = [];
-    if (state.exited) parts.push(`${name} exited (code ${state.exited.code}, signal ${state.exited.signal})`);
-    if (state.stderr.trim()) parts.push(`${name} stderr:\n${state.stderr.trim().split('\n').slice(-30).join('\n')}`);
-    if (state.otherStdout.length) parts.push(`${name} stdout:\n${state.otherStdout.join('\n')}`);
-    const errors = [...state.logs].filter(([key]) => /^(error|fatal)/.test(key));
-    if (errors.length) parts.push(`${name} errors:\n  ${errors.map(([k, n]) => `${n} x ${k}`).join('\n  ')}`);
-    return parts.join('\n');
-  };
-  return state;
-}
-
-/** SIGTERM, then wait for the exit (SIGKILL after `graceMs`). */
-async function stopProcess(state, graceMs) {
-  if (state.exited) return state.exited;
-  state.child.kill('SIGTERM');
-  const timer = setTimeout(() => state.child.kill('SIGKILL'), graceMs);
-  const exited = await state.exitPromise;
-  clearTimeout(timer);
-  return exited;
+  return watchChild(child, { name, reportLevel: 'error' });
 }
 
 /** Polls until `check()` is true (the process must stay up), for at most `ms`. */
@@ -538,7 +475,7 @@ async function main() {
     if (profileDir) fs.mkdirSync(profileDir, { recursive: true });
     tracker = startProcess('tracker', [...nodeFlags, TRACKER_MAIN], env);
     cleanups.push(async () => {
-      if (!tracker.exited) await stopProcess(tracker, 15_000);
+      if (!tracker.exited) await stopChild(tracker, 15_000);
     });
     await waitUntil(tracker, '/healthz 200', async () => (await request(trackerPort, { path: '/healthz', timeoutMs: 500 })).status === 200, 20_000);
 
@@ -546,7 +483,7 @@ async function main() {
     const barePort = await freePort();
     bare = startProcess('bare express', [__filename, '--bare-express', String(barePort)], { ...process.env });
     cleanups.push(async () => {
-      if (!bare.exited) await stopProcess(bare, 5_000);
+      if (!bare.exited) await stopChild(bare, 5_000);
     });
     await waitUntil(bare, 'redirect', async () => (await request(barePort, { path: '/', timeoutMs: 500 })).status === 302, 20_000);
 
@@ -638,9 +575,9 @@ async function main() {
 
     /* ---- metrics of the whole run, then stop the tracker: SIGTERM, it drains, exit 0 */
     const finalMetrics = await scrapeTracker(trackerPort);
-    const trackerExit = await stopProcess(tracker, 30_000);
+    const trackerExit = await stopChild(tracker, 30_000);
     if (trackerExit.code !== 0) problems.push(`the tracker did not stop cleanly on SIGTERM (exit code ${trackerExit.code}, signal ${trackerExit.signal})\n${tracker.describe()}`);
-    await stopProcess(bare, 5_000);
+    await stopChild(bare, 5_000);
 
     /* ---- events stored: jobs in every state, plus spooled events whose job is not in Redis */
     const jobsAfter = await countJobs();
@@ -706,14 +643,7 @@ async function main() {
   } finally {
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);
-    const cleanupProblems = [];
-    for (const cleanup of cleanups.reverse()) {
-      try {
-        await cleanup();
-      } catch (error) {
-        cleanupProblems.push(error.message);
-      }
-    }
+    const cleanupProblems = await runCleanups(cleanups);
     if (cleanupProblems.length) {
       console.error(`bench:tracker: cleanup problems:\n  ${cleanupProblems.join('\n  ')}`);
       process.exitCode = 1;

@@ -74,7 +74,7 @@ export async function startAggregator(config: AggregatorConfig, logger: Logger):
     maxConcurrentWrites: config.AGGREGATOR_WRITERS,
     isTransient: isTransientDatabaseError,
     async write(events) {
-      const { byType, ...summary } = await writer.writeDetailed(events);
+      const { byType, ...summary } = await writer.write(events);
       metrics.batchCommitted(byType, summary.reclassified, Date.now());
       stats.batches++;
       stats.events += summary.events;

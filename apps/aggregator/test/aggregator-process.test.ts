@@ -5,7 +5,7 @@ import { createDatabase } from '@mailbeacon/db';
 import { capturingLogger, OwnPostgres, temporaryDatabase, TEST_REDIS_URL, uniquePrefix, type TemporaryDatabase } from '@mailbeacon/testing';
 import { startAggregator } from '../src/aggregator';
 import { loadAggregatorConfig } from '../src/config';
-import { enqueue, eventsQueue, eventStream, expectedTotals, storedTotals, waitUntil } from './event-stream';
+import { enqueue, eventsQueue, eventStream, expectedTotals, queueDrained, storedTotals, waitUntil } from './event-stream';
 
 /*
  * The aggregator as a real process (`node dist/main.js`) killed the hard way, stopped politely,
@@ -48,7 +48,7 @@ describe('the aggregator process', () => {
     const totals = await storedTotals(temp.db);
     return totals.knownMessages + totals.rawOpens + totals.rawClicks;
   };
-  const nothingLeft = async () => Object.values(await events.queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized')).every((count) => count === 0);
+  const nothingLeft = () => queueDrained(events.queue);
 
   beforeEach(async () => {
     temp = await temporaryDatabase();

@@ -3,7 +3,7 @@ import { capturingLogger, openEventFixture, fixtureToken, temporaryDatabase, TES
 import pg from 'pg';
 import { startAggregator, type RunningAggregator } from '../src/aggregator';
 import { loadAggregatorConfig } from '../src/config';
-import { enqueue, eventsQueue, eventStream, expectedTotals, storedTotals, waitUntil } from './event-stream';
+import { enqueue, eventsQueue, eventStream, expectedTotals, queueDrained, storedTotals, testAggregatorConfig, waitUntil } from './event-stream';
 
 /* The aggregator in this process, on the real queue and a database of its own. */
 
@@ -14,15 +14,7 @@ let running: RunningAggregator | undefined;
 let log: ReturnType<typeof capturingLogger>;
 
 async function start(env: Record<string, string> = {}): Promise<RunningAggregator> {
-  const config = loadAggregatorConfig({
-    DATABASE_URL: temp.url,
-    REDIS_URL: TEST_REDIS_URL,
-    QUEUE_PREFIX: redis.prefix,
-    AGGREGATOR_BATCH_SIZE: '50',
-    AGGREGATOR_BATCH_WAIT_MS: '20',
-    AGGREGATOR_METRICS_PORT: '0',
-    ...env,
-  });
+  const config = testAggregatorConfig(temp.url, redis.prefix, env);
   log = capturingLogger('info');
   running = await startAggregator(config, log.logger);
   return running;
@@ -42,8 +34,7 @@ afterEach(async () => {
   await temp.drop();
 });
 
-const drained = async () => (await events.queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized')) as Record<string, number>;
-const nothingLeft = async () => Object.values(await drained()).every((count) => count === 0);
+const nothingLeft = () => queueDrained(events.queue);
 
 describe('the aggregator', () => {
   test('a stream through the queue ends with exact counts in every table, in batches', async () => {

@@ -1,6 +1,7 @@
 import { jobIdForEvent, QUEUE_NAMES, TRACKING_EVENT_JOB_OPTIONS, type TrackingEvent } from '@mailbeacon/contracts';
 import type { Kysely, Database } from '@mailbeacon/db';
-import { clickEventFixture, fixtureToken, messageEventFixture, openEventFixture } from '@mailbeacon/testing';
+import { clickEventFixture, fixtureToken, messageEventFixture, openEventFixture, TEST_REDIS_URL } from '@mailbeacon/testing';
+import { loadAggregatorConfig, type AggregatorConfig } from '../src/config';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { sql } from 'kysely';
@@ -112,6 +113,24 @@ export function expectedTotals(stream: EventStream): StoredTotals {
     hourlyUniqueOpens: stream.opens > 0 ? messages : 0,
     linkClicks: stream.clicks,
   };
+}
+
+/** Nothing waiting, active or delayed: every job was taken and finished. */
+export async function queueDrained(queue: Queue): Promise<boolean> {
+  return Object.values(await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized')).every((count) => count === 0);
+}
+
+/** The aggregator's configuration for a test: its own database and prefix, small quick batches. */
+export function testAggregatorConfig(databaseUrl: string, queuePrefix: string, env: Record<string, string> = {}): AggregatorConfig {
+  return loadAggregatorConfig({
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: TEST_REDIS_URL,
+    QUEUE_PREFIX: queuePrefix,
+    AGGREGATOR_BATCH_SIZE: '50',
+    AGGREGATOR_BATCH_WAIT_MS: '20',
+    AGGREGATOR_METRICS_PORT: '0',
+    ...env,
+  });
 }
 
 export async function waitUntil(condition: () => Promise<boolean> | boolean, ms: number, what: string): Promise<void> {

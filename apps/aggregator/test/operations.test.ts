@@ -7,7 +7,7 @@ import { Redis } from 'ioredis';
 import { sql } from 'kysely';
 import { startAggregator, type RunningAggregator } from '../src/aggregator';
 import { loadAggregatorConfig } from '../src/config';
-import { enqueue, eventsQueue, eventStream, waitUntil } from './event-stream';
+import { enqueue, eventsQueue, eventStream, queueDrained, testAggregatorConfig, waitUntil } from './event-stream';
 
 /* The aggregator's operations server, metrics and log lines, on the real queue and databases. */
 
@@ -26,21 +26,13 @@ describe('the aggregator operations server', () => {
   const start = async (env: Record<string, string> = {}) => {
     log = capturingLogger('info');
     running = await startAggregator(
-      loadAggregatorConfig({
-        DATABASE_URL: temp.url,
-        REDIS_URL: TEST_REDIS_URL,
-        QUEUE_PREFIX: redis.prefix,
-        AGGREGATOR_BATCH_SIZE: '50',
-        AGGREGATOR_BATCH_WAIT_MS: '20',
-        AGGREGATOR_METRICS_PORT: String(await freePort()),
-        ...env,
-      }),
+      testAggregatorConfig(temp.url, redis.prefix, { AGGREGATOR_METRICS_PORT: String(await freePort()), ...env }),
       log.logger,
     );
     return running;
   };
   const metrics = async () => (await get(running!.operations!.url, '/metrics')).text;
-  const nothingLeft = async () => Object.values(await events.queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized')).every((count) => count === 0);
+  const nothingLeft = () => queueDrained(events.queue);
 
   beforeEach(async () => {
     temp = await temporaryDatabase();

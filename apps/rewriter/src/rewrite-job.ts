@@ -10,7 +10,7 @@ import {
 } from '@mailbeacon/contracts';
 import type { TrackingDomain } from '@mailbeacon/db';
 import { selectTrackingDomain, senderDomain } from '@mailbeacon/domains';
-import { messageTokenFor, type KeyRing } from '@mailbeacon/links';
+import { messageTokenFor, SERVER_TOKEN_PATTERN, type KeyRing } from '@mailbeacon/links';
 import type { RewriteResult } from '@mailbeacon/rewrite';
 import { UnrecoverableError, type Job, type JobsOptions, type Queue } from 'bullmq';
 import type { Logger } from 'pino';
@@ -68,15 +68,12 @@ export class RewriteJob {
    * tables carry) and the server.
    */
   loggerFor(job: Pick<Job, 'id' | 'data'>): Logger {
-    const data: unknown = job.data;
-    try {
-      const valid = parseOutboundMessageJob(data);
-      return this.deps.logger.child({ jobId: job.id, messageId: valid.messageId, messageToken: messageTokenFor(this.deps.keys, valid.server, valid.messageId), server: valid.server });
-    } catch {
-      // Invalid: what can be named safely (a message id is at most one header line).
-      const messageId = (data as { messageId?: unknown } | null)?.messageId;
-      return this.deps.logger.child({ jobId: job.id, ...(typeof messageId === 'string' && messageId.length <= 998 && { messageId }) });
-    }
+    // Only the two fields the names need are checked: validating the whole job would decode
+    // the message again just to log a failure.
+    const { messageId, server } = (job.data ?? {}) as { messageId?: unknown; server?: unknown };
+    if (typeof messageId !== 'string' || messageId.length === 0 || messageId.length > 998) return this.deps.logger.child({ jobId: job.id });
+    if (typeof server !== 'string' || !SERVER_TOKEN_PATTERN.test(server)) return this.deps.logger.child({ jobId: job.id, messageId });
+    return this.deps.logger.child({ jobId: job.id, messageId, messageToken: messageTokenFor(this.deps.keys, server, messageId), server });
   }
 
   async process(job: Job): Promise<RewriteJobOutcome> {

@@ -1,5 +1,5 @@
 export { StatsWriter } from './stats-writer';
-export type { ClassificationSettings, WriteSummary } from './stats-writer';
+export type { ClassificationSettings, TypeWriteSummary, WriteSummary } from './stats-writer';
 export { computeBatchDeltas } from './batch-deltas';
 export type { BatchDeltas, BatchFacts, ClickFact, HourlyDelta, LinkDelta, MessageArrival, MessageState, OpenFact } from './batch-deltas';
 export { EventBatcher, BatcherClosedError } from './event-batcher';

@@ -9,8 +9,8 @@ import {
   type Classification,
 } from '@mailbeacon/classify';
 import type { ClickEvent, OpenEvent, TrackedMessageEvent, TrackingEvent } from '@mailbeacon/contracts';
-import type { Database, EventPartitions } from '@mailbeacon/db';
-import { sql, type Kysely, type Transaction } from 'kysely';
+import type { Database, EventPartitions, MessagesTable } from '@mailbeacon/db';
+import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import { computeBatchDeltas, type ClickFact, type MessageArrival, type MessageState, type OpenFact } from './batch-deltas';
 
 /*
@@ -38,6 +38,8 @@ export interface WriteSummary {
   duplicates: number;
   /** Stored clicks found to be a machine's by this batch's evidence. */
   reclassified: number;
+  /** The same counts per event type. */
+  byType: Record<TrackingEvent['type'], TypeWriteSummary>;
 }
 
 /** One event type's share of a batch. */
@@ -50,38 +52,16 @@ export interface TypeWriteSummary {
   storedAt: number[];
 }
 
-/** WriteSummary with the same counts per event type. */
-export interface DetailedWriteSummary extends WriteSummary {
-  byType: Record<TrackingEvent['type'], TypeWriteSummary>;
-}
-
-const emptyByType = (): DetailedWriteSummary['byType'] => ({
+const emptyByType = (): WriteSummary['byType'] => ({
   message: { events: 0, stored: 0, duplicates: 0, storedAt: [] },
   open: { events: 0, stored: 0, duplicates: 0, storedAt: [] },
   click: { events: 0, stored: 0, duplicates: 0, storedAt: [] },
 });
 
-interface MessageRow {
-  token: string;
-  server: string;
-  platform_message_id: string | null;
-  recipient: string | null;
-  tag: string | null;
-  tracking_domain: string | null;
-  link_count: number | null;
-  pixel: boolean | null;
-  sent_at: number | null;
-  opens: number;
-  human_opens: number;
-  clicks: number;
-  human_clicks: number;
-  first_opened_at: number | null;
-  last_opened_at: number | null;
-  first_human_opened_at: number | null;
-  first_clicked_at: number | null;
-  last_clicked_at: number | null;
-  first_human_clicked_at: number | null;
-}
+/** Timestamps a batch reads as epoch milliseconds (see epochMs). */
+type MessageTimes = 'sent_at' | 'first_opened_at' | 'last_opened_at' | 'first_human_opened_at' | 'first_clicked_at' | 'last_clicked_at' | 'first_human_clicked_at';
+/** A `messages` row as lockMessages returns it. */
+type MessageRow = Omit<Selectable<MessagesTable>, MessageTimes | 'updated_at'> & Record<MessageTimes, number | null>;
 
 interface StoredClick {
   id: string;
@@ -189,12 +169,6 @@ export class StatsWriter {
    * once (the batch's messages are locked first, in one order).
    */
   async write(batch: readonly TrackingEvent[]): Promise<WriteSummary> {
-    const { events, stored, duplicates, reclassified } = await this.writeDetailed(batch);
-    return { events, stored, duplicates, reclassified };
-  }
-
-  /** write(), with the counts per event type and the times of the events stored. */
-  async writeDetailed(batch: readonly TrackingEvent[]): Promise<DetailedWriteSummary> {
     const events = [...new Map(batch.map((event) => [event.id.toLowerCase(), event])).values()];
     if (events.length === 0) return { events: 0, stored: 0, duplicates: 0, reclassified: 0, byType: emptyByType() };
     // Partitions are created outside the transaction: creating one locks the parent table.
@@ -202,7 +176,7 @@ export class StatsWriter {
     return this.db.transaction().execute((trx) => this.writeIn(trx, events));
   }
 
-  private async writeIn(trx: Transaction<Database>, events: readonly TrackingEvent[]): Promise<DetailedWriteSummary> {
+  private async writeIn(trx: Transaction<Database>, events: readonly TrackingEvent[]): Promise<WriteSummary> {
     const messageEvents: TrackedMessageEvent[] = [];
     const opens: OpenEvent[] = [];
     const clicks: ClickEvent[] = [];
@@ -257,7 +231,7 @@ export class StatsWriter {
     await this.upsertLinkStats(trx, deltas.links);
     await this.upsertHourlyStats(trx, deltas.hourly);
 
-    const byType: DetailedWriteSummary['byType'] = {
+    const byType: WriteSummary['byType'] = {
       message: { events: messageEvents.length, stored: arrivals.size, duplicates: messageEvents.length - arrivals.size, storedAt: [...arrivals.values()].map((arrival) => arrival.sentAt) },
       open: { events: opens.length, stored: newOpenFacts.length, duplicates: opens.length - newOpenFacts.length, storedAt: newOpenFacts.map((open) => open.at) },
       click: { events: clicks.length, stored: newClickFacts.length, duplicates: clicks.length - newClickFacts.length, storedAt: newClickFacts.map((click) => click.at) },

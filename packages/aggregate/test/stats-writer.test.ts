@@ -76,7 +76,7 @@ describe('StatsWriter: a scripted sequence', () => {
       click(a, 2, { at: T0 + 8 * 60_000 }), // a person
       click(a, 2, { at: T0 + 9 * 60_000, method: 'HEAD', userAgent: 'LinkChecker' }), // a link checker
     ]);
-    expect(first).toEqual({ events: 6, stored: 6, duplicates: 0, reclassified: 0 });
+    expect(first).toMatchObject({ events: 6, stored: 6, duplicates: 0, reclassified: 0 });
     await writer.write([
       open(a, { at: T0 + HOUR + 60_000, ip: '198.51.100.0' }), // the person again, next hour
       click(a, 4, { at: T0 + HOUR + 2 * 60_000 }),
@@ -151,9 +151,17 @@ describe('StatsWriter: exactly once', () => {
   test('a redelivered batch and an event repeated in one batch are counted once', async () => {
     const a = fixtureToken('d');
     const events = [message(a, { at: T0 }), open(a, { at: T0 + 60_000 }), click(a, 1, { at: T0 + 120_000 })];
-    expect(await writer.write(events)).toEqual({ events: 3, stored: 3, duplicates: 0, reclassified: 0 });
-    expect(await writer.write(events)).toEqual({ events: 3, stored: 0, duplicates: 3, reclassified: 0 });
-    expect(await writer.write([events[1], events[1], events[2]])).toEqual({ events: 2, stored: 0, duplicates: 2, reclassified: 0 });
+    const first = await writer.write(events);
+    expect(first).toMatchObject({ events: 3, stored: 3, duplicates: 0, reclassified: 0 });
+    expect(first.byType.open).toEqual({ events: 1, stored: 1, duplicates: 0, storedAt: [T0 + 60_000] });
+    const again = await writer.write(events);
+    expect(again).toMatchObject({ events: 3, stored: 0, duplicates: 3, reclassified: 0 });
+    expect(again.byType).toEqual({
+      message: { events: 1, stored: 0, duplicates: 1, storedAt: [] },
+      open: { events: 1, stored: 0, duplicates: 1, storedAt: [] },
+      click: { events: 1, stored: 0, duplicates: 1, storedAt: [] },
+    });
+    expect(await writer.write([events[1], events[1], events[2]])).toMatchObject({ events: 2, stored: 0, duplicates: 2, reclassified: 0 });
     expect(await messageRow(a)).toMatchObject({ opens: 1, clicks: 1, human_opens: 1, human_clicks: 1 });
     expect(await totals()).toMatchObject({ messages: 1, opens: 1, unique_opens: 1, clicks: 1, unique_clicks: 1 });
     expect((await temp.db.selectFrom('link_stats').select('clicks').executeTakeFirstOrThrow()).clicks).toBe(1);
