@@ -1,7 +1,7 @@
 import type { ServerRepository, TrackingDomain, TrackingDomainRepository } from '@mailbeacon/db';
 import { UnknownServerError } from '@mailbeacon/db';
 import type { CheckTrackingDomain } from '@mailbeacon/domains';
-import { describeError, normalizeReadiness, withTimeout, type Readiness } from '@mailbeacon/service';
+import { checkReadiness, type Readiness } from '@mailbeacon/service';
 import express, { type Express, type RequestHandler } from 'express';
 import { requestLog, type AdminLogger } from './admin-logger';
 import { ApiError, errorHandler, notFound } from './api-errors';
@@ -61,10 +61,7 @@ export function createAdminApp(deps: AdminDeps): Express {
 
   // Open as well: whether the API can serve (its database answers); the reason is no secret.
   app.get('/readyz', async (_req, res) => {
-    const readiness = await withTimeout(Promise.resolve().then(ready), READY_TIMEOUT_MS, 'readiness check').then(normalizeReadiness, (error: unknown) => ({
-      ready: false,
-      reason: describeError(error),
-    }));
+    const readiness = await checkReadiness(ready, READY_TIMEOUT_MS);
     if (readiness.ready) res.json({ status: 'ready' });
     else res.status(503).json({ status: 'not ready', reason: readiness.reason });
   });

@@ -4,15 +4,15 @@ import type { Logger } from 'pino';
 /** What the admin API needs from pino (tests pass a pino logger writing to an array). */
 export type AdminLogger = Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
 
+/** Polled by load balancers and scrapers: logged at debug while they succeed. */
+const OPERATIONS_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
+
 /**
  * One line per request, after the answer: an audit trail of who changed what, when. Headers
  * are not logged (the Authorization header is the admin token); health checks, readiness
  * checks and scrapes go to debug (unless they fail) so a load balancer polling every second
  * does not drown the rest.
  */
-/** Polled by load balancers and scrapers: logged at debug while they succeed. */
-const OPERATIONS_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
-
 export function requestLog(logger: AdminLogger): RequestHandler {
   return (req, res, next) => {
     const started = process.hrtime.bigint();

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { isIP } from 'node:net';
-import { ConfigError, databaseUrl, loadConfig, loadConfigs, logLevel, port, type Env, type LogLevel } from '@mailbeacon/contracts';
+import { ConfigError, databaseUrl, listenHost, loadConfig, loadConfigs, logLevel, port, type Env, type LogLevel } from '@mailbeacon/contracts';
 import { z } from 'zod';
 
 export const DEFAULT_ADMIN_PORT = 8081;
@@ -13,16 +12,9 @@ export const GENERATED_ADMIN_TOKEN_WARNING =
   'It changes at every start; set ADMIN_TOKEN to a random secret of at least ' +
   `${MIN_ADMIN_TOKEN_LENGTH} characters for anything but local use.`;
 
-const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
-
 const schema = z.object({
   ADMIN_PORT: port(DEFAULT_ADMIN_PORT),
-  /** Interface to listen on: an IP address (0.0.0.0 or :: for all) or a host name. */
-  ADMIN_HOST: z
-    .string()
-    .trim()
-    .refine((host) => isIP(host) !== 0 || HOST_NAME.test(host), 'must be an IP address or a host name')
-    .default(DEFAULT_ADMIN_HOST),
+  ADMIN_HOST: listenHost(DEFAULT_ADMIN_HOST),
   // Never rejected here: loadConfig quotes bad values in its message, and a token must not
   // end up in a log. Its length is checked below, reporting only the length.
   ADMIN_TOKEN: z.string().optional(),

@@ -2,12 +2,10 @@ import { openDatabase, redact, ServerRepository, TrackingDomainRepository } from
 import { checkTrackingDomain, type CheckTrackingDomain } from '@mailbeacon/domains';
 import { describeError, recentCheck, runService, serveHttp, StartupError } from '@mailbeacon/service';
 import { pino, type Logger } from 'pino';
-
-export { StartupError };
 import { createAdminApp } from './admin-app';
 import { GENERATED_ADMIN_TOKEN_WARNING, loadAdminConfig, type AdminConfig } from './config';
-import { AdminMetrics } from './metrics';
 
+export { StartupError };
 
 export interface StartAdminOptions {
   /** Default: pino at config.logLevel. */
@@ -25,7 +23,6 @@ export interface RunningAdmin {
   close(): Promise<void>;
 }
 
-
 /** Starts the admin API in this process: open (create, migrate) the database, then listen. */
 export async function startAdmin(config: AdminConfig, options: StartAdminOptions = {}): Promise<RunningAdmin> {
   const logger = options.logger ?? pino({ name: 'admin', level: config.logLevel });
@@ -42,7 +39,6 @@ export async function startAdmin(config: AdminConfig, options: StartAdminOptions
     checkDomain: options.checkDomain ?? checkTrackingDomain,
     adminToken: config.adminToken,
     logger,
-    metrics: new AdminMetrics(),
     // Ready while PostgreSQL answers `select 1` (a success within the last 3 s counts).
     ready: recentCheck(() => db.selectNoFrom((eb) => eb.lit(1).as('one')).execute(), { name: 'PostgreSQL' }),
   });

@@ -43,7 +43,8 @@ export interface AggregatorMetricsOptions {
 }
 
 /** Where the queue figures come from (a BullMQ Queue). */
-export interface WatchedQueue extends CountingQueue {  /** The oldest waiting job first. */
+export interface WatchedQueue extends CountingQueue {
+  /** The oldest waiting job first. */
   getWaiting(start?: number, end?: number): Promise<Array<{ timestamp: number } | undefined>>;
 }
 

@@ -70,11 +70,10 @@ export class RewriterMetrics {
       buckets: JOB_DURATION_BUCKETS,
       registers,
     });
-    const queues = this.queues;
     queueDepthGauge(this.registry, {
       name: METRIC_NAMES.queueJobs,
       help: 'Jobs in the queues the rewriter takes from, by queue and state (read at scrape; left out when Redis does not answer)',
-      queues: () => queues,
+      queues: () => this.queues,
       timeoutMs: queueTimeoutMs,
     });
     redisConnectedGauge(this.registry, METRIC_NAMES.redisConnected, () => this.redisConnected());

@@ -19,7 +19,6 @@ export interface RunningRewriter {
   close(): Promise<void>;
 }
 
-
 /** Wires the rewrite worker: Postgres (settings), Redis (queues), the thread pool. */
 export async function startRewriter(config: RewriterConfig, logger: Logger): Promise<RunningRewriter> {
   const { keys, development } = signingKeysFromEnv(config.signing);

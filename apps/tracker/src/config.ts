@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import {
   checkClusterQueuePrefix,
+  listenHost,
   loadConfig,
   loadConfigs,
   logLevel,
@@ -41,7 +42,6 @@ export const DEFAULT_SPOOL_DIR = 'var/spool';
 /** Express `trust proxy`: false (use the socket's address), or the addresses/ranges whose X-Forwarded-For is believed. */
 export type TrustProxy = false | readonly string[];
 
-const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 /** RFC 9110 token: what a header name may be made of. */
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 /** proxy-addr's named ranges. */
@@ -85,12 +85,7 @@ const trustProxy = z
 
 const schema = z.object({
   TRACKER_PORT: port(DEFAULT_TRACKER_PORT),
-  /** Interface to listen on: an IP address (0.0.0.0 or :: for all) or a host name. */
-  TRACKER_HOST: z
-    .string()
-    .trim()
-    .refine((host) => isIP(host) !== 0 || HOST_NAME.test(host), 'must be an IP address or a host name')
-    .default(DEFAULT_TRACKER_HOST),
+  TRACKER_HOST: listenHost(DEFAULT_TRACKER_HOST),
   TRACK_HOST_HEADER: z.string().trim().regex(HEADER_NAME, 'must be an HTTP header name such as X-Postal-Track-Host').default(DEFAULT_TRACK_HOST_HEADER),
   TRUST_PROXY: trustProxy,
   IP_STORAGE: z

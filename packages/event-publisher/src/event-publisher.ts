@@ -26,9 +26,6 @@ import { consoleLogger, type Logger } from './logger';
  *   key of what it records.
  */
 
-/** The one policy for tracking events (see the contracts). */
-export const EVENT_JOB_OPTIONS: Readonly<JobsOptions> = TRACKING_EVENT_JOB_OPTIONS;
-
 /** The Redis connection settings that make a dead Redis fail fast instead of queueing commands. */
 export const FAIL_FAST_REDIS_OPTIONS: Readonly<RedisOptions> = Object.freeze({
   // A command while disconnected fails at once instead of waiting in memory for a reconnect.
@@ -67,7 +64,7 @@ export interface EventPublisherOptions {
   replayTimeoutMs?: number;
   /** TCP connect timeout, and how long start() waits for a first connection before going on without (default 2000 ms). */
   connectTimeoutMs?: number;
-  /** Job options instead of EVENT_JOB_OPTIONS (the job id is always the event's). */
+  /** Job options instead of the contracts' TRACKING_EVENT_JOB_OPTIONS (the job id is always the event's). */
   jobOptions?: Omit<JobsOptions, 'jobId'>;
   /** Default: the console. Pass the process's pino logger. */
   logger?: Logger;
@@ -207,7 +204,7 @@ export class EventPublisher {
     if (!Number.isInteger(this.options.maxDelayMs) || this.options.maxDelayMs < 0) {
       throw new RangeError(`maxDelayMs must be a non-negative integer, got ${this.options.maxDelayMs}`);
     }
-    this.jobOptions = { ...EVENT_JOB_OPTIONS, ...options.jobOptions };
+    this.jobOptions = { ...TRACKING_EVENT_JOB_OPTIONS, ...options.jobOptions };
     this.logger = this.options.logger;
   }
 
@@ -483,7 +480,6 @@ function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promi
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new TimeoutError(message)), ms);
   });
-  promise.catch(() => undefined);
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 

@@ -1,4 +1,4 @@
-export { EventPublisher, EVENT_JOB_OPTIONS, FAIL_FAST_REDIS_OPTIONS } from './event-publisher';
+export { EventPublisher, FAIL_FAST_REDIS_OPTIONS } from './event-publisher';
 export type { EventPublisherOptions, EventPublisherStats, BatchReport, BatchDestination } from './event-publisher';
 export { EventSpool, DEFAULT_SPOOL_FILE_NAME } from './event-spool';
 export type { EventSpoolOptions, SpoolChunk } from './event-spool';

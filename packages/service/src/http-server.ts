@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
  * connections are dropped. After `graceMs` the stragglers are cut off: a stuck client must
  * not block a deploy forever.
  */
-export function gracefulCloser(server: Server, graceMs: number): () => Promise<void> {
+function gracefulCloser(server: Server, graceMs: number): () => Promise<void> {
   const inFlight = new Set<ServerResponse>();
   let closing: Promise<void> | undefined;
 
@@ -34,7 +34,7 @@ export function gracefulCloser(server: Server, graceMs: number): () => Promise<v
 }
 
 /** Listens and resolves with the server's URL (e.g. http://127.0.0.1:8080); rejects if the port is taken. */
-export function listen(server: Server, port: number, host: string): Promise<string> {
+function listen(server: Server, port: number, host: string): Promise<string> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {

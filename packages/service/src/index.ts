@@ -1,10 +1,10 @@
 export { runService, StartupError, describeError } from './run-service';
 export type { RunningService, ServiceDefinition } from './run-service';
-export { gracefulCloser, listen, serveHttp } from './http-server';
+export { serveHttp } from './http-server';
 export { withTimeout } from './with-timeout';
 export { checkEvictionPolicy, readEvictionPolicy, REQUIRED_EVICTION_POLICY } from './redis-eviction';
 export type { RedisPolicySource, EvictionPolicyCheck, EvictionPolicyOptions, NodePolicy } from './redis-eviction';
-export { serveOperations, operationsHandler, recentCheck, allReady, normalizeReadiness } from './operations';
+export { serveOperations, checkReadiness, recentCheck, allReady } from './operations';
 export type { Readiness, MetricsSource, OperationsServerOptions, OperationsServer, RecentCheckOptions } from './operations';
 export { queueDepthGauge, redisConnectedGauge, QUEUE_STATES } from './worker-gauges';
 export type { CountingQueue, QueueDepthGaugeOptions } from './worker-gauges';

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { serveHttp } from './http-server';
 import { withTimeout } from './with-timeout';
-import { describeError } from './run-service';
+import { describeError, describeErrorOf } from './run-service';
 
 /*
  * The operations endpoints every process offers (the workers on a small server of their own):
@@ -13,7 +13,7 @@ import { describeError } from './run-service';
 /** What the ready() function says: true, or why not (a short reason, never a secret). */
 export type Readiness = boolean | { ready: boolean; reason?: string };
 
-/** What serveOperations needs of a prom-client Registry (so this package does not depend on prom-client). */
+/** What serveOperations needs of a prom-client Registry (or of an app's metrics class that wraps one). */
 export interface MetricsSource {
   readonly contentType: string;
   metrics(): Promise<string>;
@@ -37,7 +37,7 @@ export interface OperationsServer {
 }
 
 /** Readiness as { ready, reason }: a reason is always given when not ready. */
-export function normalizeReadiness(value: Readiness): { ready: boolean; reason?: string } {
+function normalizeReadiness(value: Readiness): { ready: boolean; reason?: string } {
   if (typeof value === 'boolean') return value ? { ready: true } : { ready: false, reason: 'not ready' };
   return value.ready ? { ready: true } : { ready: false, reason: value.reason || 'not ready' };
 }
@@ -84,10 +84,7 @@ export function recentCheck(probe: () => Promise<unknown>, options: RecentCheckO
           lastSuccess = performance.now();
           return { ready: true };
         },
-        (error: unknown) => {
-          const text = describeError(error);
-          return { ready: false, reason: text.startsWith(`${options.name}:`) ? text : `${options.name}: ${text}` };
-        },
+        (error: unknown) => ({ ready: false, reason: describeErrorOf(options.name, error) }),
       )
       .finally(() => (running = undefined));
     return running;
@@ -99,8 +96,18 @@ function answer(res: ServerResponse, status: number, body: string, contentType =
   res.end(res.req.method === 'HEAD' ? undefined : body);
 }
 
-/** The request handler of serveOperations, for servers that mount it themselves. */
-export function operationsHandler(options: Pick<OperationsServerOptions, 'metrics' | 'ready' | 'readyTimeoutMs'>): (req: IncomingMessage, res: ServerResponse) => void {
+/**
+ * Asks `ready` (at most `timeoutMs`: a hung check is not ready), for a /readyz answer; a check
+ * that throws is not ready, with its error as the reason.
+ */
+export function checkReadiness(ready: () => Readiness | Promise<Readiness>, timeoutMs: number): Promise<{ ready: boolean; reason?: string }> {
+  return withTimeout(Promise.resolve().then(ready), timeoutMs, 'readiness check').then(normalizeReadiness, (error: unknown) => ({
+    ready: false,
+    reason: describeError(error),
+  }));
+}
+
+function operationsHandler(options: OperationsServerOptions): (req: IncomingMessage, res: ServerResponse) => void {
   const readyTimeoutMs = options.readyTimeoutMs ?? 5000;
   return (req, res) => {
     const path = (req.url ?? '/').split('?')[0];
@@ -111,9 +118,9 @@ export function operationsHandler(options: Pick<OperationsServerOptions, 'metric
     }
     if (path === '/healthz') return answer(res, 200, 'ok\n');
     if (path === '/readyz') {
-      void withTimeout(Promise.resolve().then(() => options.ready()), readyTimeoutMs, 'readiness check')
-        .then(normalizeReadiness, (error: unknown) => ({ ready: false, reason: describeError(error) }))
-        .then((readiness) => answer(res, readiness.ready ? 200 : 503, readiness.ready ? 'ready\n' : `not ready: ${readiness.reason}\n`));
+      void checkReadiness(() => options.ready(), readyTimeoutMs).then((readiness) =>
+        answer(res, readiness.ready ? 200 : 503, readiness.ready ? 'ready\n' : `not ready: ${readiness.reason}\n`),
+      );
       return;
     }
     void options.metrics.metrics().then(

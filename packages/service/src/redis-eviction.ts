@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { describeError } from './run-service';
+import { describeErrorOf } from './run-service';
 import { withTimeout } from './with-timeout';
 
 /**
@@ -57,13 +57,7 @@ function policyFromInfo(info: string): string | undefined {
   return /^maxmemory_policy:([^\r\n]+)/m.exec(info)?.[1].trim() || undefined;
 }
 
-/** `command: error`, without repeating the command (a timeout names it already). */
-function labelled(command: string, error: unknown): string {
-  const text = describeError(error);
-  return text.startsWith(`${command}:`) ? text : `${command}: ${text}`;
-}
-
-/** Reads Redis's maxmemory-policy: CONFIG GET first, INFO memory when CONFIG is disabled or renamed. */
+/** Reads Redis's maxmemory-policy: CONFIG GET first, INFO memory when CONFIG is disabled or renamed. Never rejects: what failed is in `errors`. */
 export async function readEvictionPolicy(
   redis: RedisPolicySource,
   options: EvictionPolicyOptions = {},
@@ -75,27 +69,19 @@ export async function readEvictionPolicy(
     if (policy) return { policy, source: 'config', errors };
     errors.push('CONFIG GET maxmemory-policy: no value');
   } catch (error) {
-    errors.push(labelled('CONFIG GET maxmemory-policy', error));
+    errors.push(describeErrorOf('CONFIG GET maxmemory-policy', error));
   }
   try {
     const policy = policyFromInfo(await withTimeout(redis.info('memory'), timeoutMs, 'INFO memory'));
     if (policy) return { policy, source: 'info', errors };
     errors.push('INFO memory: no maxmemory_policy field');
   } catch (error) {
-    errors.push(labelled('INFO memory', error));
+    errors.push(describeErrorOf('INFO memory', error));
   }
   return { policy: undefined, source: undefined, errors };
 }
 
 type PolicyRead = Awaited<ReturnType<typeof readEvictionPolicy>>;
-
-async function readSafely(redis: RedisPolicySource, options: EvictionPolicyOptions): Promise<PolicyRead> {
-  try {
-    return await readEvictionPolicy(redis, options);
-  } catch (error) {
-    return { policy: undefined, source: undefined, errors: [describeError(error)] };
-  }
-}
 
 /** host:port of a cluster's node, from its ioredis options. */
 function nodeName(redis: RedisPolicySource): string {
@@ -112,8 +98,8 @@ function nodeName(redis: RedisPolicySource): string {
 export async function checkEvictionPolicy(redis: RedisPolicySource, logger: Pick<Logger, 'warn' | 'info' | 'debug'>, options: EvictionPolicyOptions = {}): Promise<EvictionPolicyCheck> {
   const masters = redis.isCluster && redis.nodes ? redis.nodes('master') : undefined;
   const reads: Array<PolicyRead & { node?: string }> = masters
-    ? await Promise.all(masters.map(async (node) => ({ node: nodeName(node), ...(await readSafely(node, options)) })))
-    : [await readSafely(redis, options)];
+    ? await Promise.all(masters.map(async (node) => ({ node: nodeName(node), ...(await readEvictionPolicy(node, options)) })))
+    : [await readEvictionPolicy(redis, options)];
   const nodes = masters && reads.map(({ node, policy, source }): NodePolicy => ({ node: node!, policy, source }));
   const bad = reads.filter((read) => read.policy !== undefined && read.policy !== REQUIRED_EVICTION_POLICY);
   const unknown = reads.filter((read) => read.policy === undefined);

@@ -13,6 +13,12 @@ export function describeError(error: unknown): string {
   return text.replace(/\s+/g, ' ').trim();
 }
 
+/** `what: error` in one line, without naming `what` twice (withTimeout's errors name it already). */
+export function describeErrorOf(what: string, error: unknown): string {
+  const text = describeError(error);
+  return text.startsWith(`${what}:`) ? text : `${what}: ${text}`;
+}
+
 export interface RunningService {
   /** Finishes the work in hand, then closes every connection. */
   close(): Promise<void>;
