@@ -64,9 +64,11 @@ export {
   newTrackingDomainInputSchema,
   trackingDomainUpdateInputSchema,
   trackingDomainHostSchema,
+  serverTokenSchema,
   parseNewServerInput,
   parseNewTrackingDomainInput,
   parseTrackingDomainUpdateInput,
   parseTrackingDomainHost,
+  parseServerToken,
 } from './admin-inputs';
 export type { NewServerInput, NewTrackingDomainInput, TrackingDomainUpdateInput } from './admin-inputs';

@@ -1,5 +1,16 @@
 import { InvalidPayloadError } from '../src/payloads';
-import { parseNewServerInput, parseNewTrackingDomainInput, parseTrackingDomainHost, parseTrackingDomainUpdateInput } from '../src/admin-inputs';
+import { parseNewServerInput, parseNewTrackingDomainInput, parseServerToken, parseTrackingDomainHost, parseTrackingDomainUpdateInput } from '../src/admin-inputs';
+import { readsAsIpAddress } from '../src/host-name';
+
+const failureOf = (fn: () => unknown): InvalidPayloadError => {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof InvalidPayloadError) return error;
+    throw error;
+  }
+  throw new Error('expected an InvalidPayloadError');
+};
 
 const issuesOf = (fn: () => unknown) => {
   try {
@@ -33,5 +44,44 @@ describe('admin inputs', () => {
   test('updates take any subset of the settings', () => {
     expect(parseTrackingDomainUpdateInput({ trackOpens: false })).toEqual({ trackOpens: false });
     expect(parseTrackingDomainUpdateInput({ excludedDomains: [] })).toEqual({ excludedDomains: [] });
+  });
+
+  test('an IP address, in any form a resolver or URL parser accepts, is not a tracking domain', () => {
+    const ipMessage = 'must be a domain name such as click.example.com, not an IP address (its last label cannot be a number)';
+    for (const host of ['127.0.0.1', '10.0.0.1', '10.0.0.1.', '127.1', '0x7f.0.0.1', '0177.0.0.1', '10.0.0.0x1', '1.0X1', '2130706433', '0x7f000001', '::1', '[::1]', '[2001:db8::1]', 'fe80::1', 'click.example.123']) {
+      expect(failureOf(() => parseNewTrackingDomainInput({ host, server: 'abc' })).issues).toEqual([{ path: 'host', message: ipMessage }]);
+    }
+    expect(failureOf(() => parseNewTrackingDomainInput({ host: 'click.example.com', server: 'abc', excludedDomains: ['192.168.0.1'] })).issues).toEqual([
+      { path: 'excludedDomains[0]', message: ipMessage },
+    ]);
+    // Digits are fine anywhere but in the last label; a hex-looking label that is no number is a name.
+    expect(parseNewTrackingDomainInput({ host: '1.2.3.example', server: 'abc' }).host).toBe('1.2.3.example');
+    expect(parseNewTrackingDomainInput({ host: '123.0xg', server: 'abc' }).host).toBe('123.0xg');
+    expect(parseNewTrackingDomainInput({ host: 'click.7eleven.com', server: 'abc' }).host).toBe('click.7eleven.com');
+    expect(readsAsIpAddress('click.example.com')).toBe(false);
+  });
+
+  test('a domain added before IP addresses were refused can still be named, to change or remove it', () => {
+    expect(parseTrackingDomainHost('10.0.0.1')).toBe('10.0.0.1');
+    expect(() => parseTrackingDomainHost('[::1]')).toThrow(InvalidPayloadError);
+  });
+
+  test('a server name holds no control characters and does not read as an option', () => {
+    const controlMessage = 'must not contain control characters (such as NUL, ESC, BEL or a line break)';
+    for (const name of ['a\u0000b', 'red\u001b[31m', 'ding\u0007', 'two\nlines', 'tab\tbed', 'del\u007f', 'csi\u009b2J']) {
+      expect(failureOf(() => parseNewServerInput({ name })).issues).toEqual([{ path: 'name', message: controlMessage }]);
+    }
+    for (const name of ['--help', '-x', ' -n ']) {
+      expect(failureOf(() => parseNewServerInput({ name })).issues).toEqual([{ path: 'name', message: 'must not start with - (it would read as a command-line option)' }]);
+    }
+    // Surrounding blanks (line breaks included) are trimmed, not refused; dashes inside are fine.
+    expect(parseNewServerInput({ name: '\n Acme - News \n' })).toEqual({ name: 'Acme - News' });
+    expect(parseNewServerInput({ name: 'Ünïcode ✉ 名前' })).toEqual({ name: 'Ünïcode ✉ 名前' });
+  });
+
+  test('a server token is checked before it is looked up', () => {
+    expect(parseServerToken('Ab-_09')).toBe('Ab-_09');
+    // A bare value: the payload names it, as for a bare host.
+    expect(failureOf(() => parseServerToken('a\u0000b'))).toMatchObject({ payload: 'token', issues: [{ path: '(root)', message: 'must be a server token' }] });
   });
 });
