@@ -4,7 +4,7 @@ export type { DatabaseOptions } from './database';
 export type { Database, VerificationStatus, MessagesTable, OpensTable, ClicksTable, LinkStatsTable, HourlyStatsTable } from './schema';
 export { EventPartitions, EVENT_TABLES, dayStart, partitionName } from './event-partitions';
 export type { EventPartition, EventTable } from './event-partitions';
-export { ServerRepository, newServerToken } from './servers';
+export { ServerRepository, ServerHasDomainsError, newServerToken } from './servers';
 export type { Server } from './servers';
 export { TrackingDomainRepository, UnknownServerError, DuplicateTrackingDomainError } from './tracking-domains';
 export type { TrackingDomain, TrackingDomainSettings, NewTrackingDomain } from './tracking-domains';

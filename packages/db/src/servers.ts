@@ -24,6 +24,18 @@ export function newServerToken(): string {
   }
 }
 
+/** A server still owning tracking domains is not removed: its links would stop being tracked. */
+export class ServerHasDomainsError extends Error {
+  override readonly name = 'ServerHasDomainsError';
+
+  constructor(
+    readonly token: string,
+    readonly hosts: string[],
+  ) {
+    super(`server ${token} still has tracking domains (${hosts.join(', ')}): remove them first`);
+  }
+}
+
 export class ServerRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
@@ -39,5 +51,27 @@ export class ServerRepository {
   async findByToken(token: string): Promise<Server | undefined> {
     const row = await this.db.selectFrom('servers').selectAll().where('token', '=', token).executeTakeFirst();
     return row && toServer(row);
+  }
+
+  /** Returns the renamed server, or undefined when no server has this token. */
+  async rename(token: string, name: string): Promise<Server | undefined> {
+    const row = await this.db.updateTable('servers').set({ name }).where('token', '=', token).returningAll().executeTakeFirst();
+    return row && toServer(row);
+  }
+
+  /**
+   * Removes a server without tracking domains; false when no server has this token. The row
+   * is locked first: a domain being added for it (its foreign key check holds a share lock)
+   * either commits before, and is seen here, or waits and then finds no server.
+   */
+  async remove(token: string): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      const server = await trx.selectFrom('servers').select('id').where('token', '=', token).forUpdate().executeTakeFirst();
+      if (!server) return false;
+      const domains = await trx.selectFrom('tracking_domains').select('host').where('server_id', '=', server.id).orderBy('host').execute();
+      if (domains.length > 0) throw new ServerHasDomainsError(token, domains.map((domain) => domain.host));
+      await trx.deleteFrom('servers').where('id', '=', server.id).execute();
+      return true;
+    });
   }
 }

@@ -74,6 +74,8 @@ export class TrackingDomainRepository {
         .execute();
     } catch (error) {
       if ((error as { code?: string }).code === '23505') throw new DuplicateTrackingDomainError(`${domain.host} is already a tracking domain`);
+      // The server was removed between the lookup above and the insert.
+      if ((error as { code?: string }).code === '23503') throw new UnknownServerError(`no server with token ${domain.server}`);
       throw error;
     }
     return (await this.findByHost(domain.host))!;

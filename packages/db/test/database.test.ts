@@ -1,6 +1,7 @@
+import { sql } from 'kysely';
 import pg from 'pg';
 import { ensureDatabase, migrateToLatest, openDatabase, databaseName, redact, createDatabase } from '../src/database';
-import { ServerRepository } from '../src/servers';
+import { ServerHasDomainsError, ServerRepository } from '../src/servers';
 import { TrackingDomainRepository, UnknownServerError, DuplicateTrackingDomainError } from '../src/tracking-domains';
 import { temporaryDatabase, TEST_POSTGRES_URL, type TemporaryDatabase } from '@mailbeacon/testing';
 
@@ -97,6 +98,87 @@ describe('repositories', () => {
     await domains.add({ host: 'click.one.example', server: a.token });
     await expect(domains.add({ host: 'click.one.example', server: b.token })).rejects.toThrow(DuplicateTrackingDomainError);
     await expect(domains.add({ host: 'click.two.example', server: 'no-such-server' })).rejects.toThrow(UnknownServerError);
+  });
+});
+
+describe('renaming and removing servers', () => {
+  let temp: TemporaryDatabase;
+  let servers: ServerRepository;
+  let domains: TrackingDomainRepository;
+  beforeAll(async () => {
+    temp = await temporaryDatabase();
+    servers = new ServerRepository(temp.db);
+    domains = new TrackingDomainRepository(temp.db);
+  });
+  afterAll(() => temp.drop());
+
+  /** Resolves once another backend of this database waits for a row lock (the statement under test). */
+  async function someoneWaitsForALock(): Promise<void> {
+    for (;;) {
+      const { rows } = await temp.db.executeQuery<{ waiting: number }>(
+        sql`select count(*)::int as waiting from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`.compile(temp.db),
+      );
+      if (rows[0].waiting > 0) return;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+
+  test('rename keeps the token; an unknown token renames nothing', async () => {
+    const server = await servers.create('Old name');
+    expect(await servers.rename(server.token, 'New name')).toEqual({ ...server, name: 'New name' });
+    expect(await servers.findByToken(server.token)).toEqual({ ...server, name: 'New name' });
+    expect(await servers.rename('nosuchtoken', 'x')).toBeUndefined();
+  });
+
+  test('remove is refused while the server has tracking domains, naming them', async () => {
+    const server = await servers.create('Owner');
+    await domains.add({ host: 'click.b-owner.example', server: server.token });
+    await domains.add({ host: 'click.a-owner.example', server: server.token });
+    const refusal = servers.remove(server.token);
+    await expect(refusal).rejects.toThrow(ServerHasDomainsError);
+    await expect(refusal).rejects.toMatchObject({ hosts: ['click.a-owner.example', 'click.b-owner.example'], message: `server ${server.token} still has tracking domains (click.a-owner.example, click.b-owner.example): remove them first` });
+    expect(await domains.list(server.token)).toHaveLength(2);
+
+    await domains.remove('click.a-owner.example');
+    await domains.remove('click.b-owner.example');
+    expect(await servers.remove(server.token)).toBe(true);
+    expect(await servers.findByToken(server.token)).toBeUndefined();
+    expect(await servers.remove(server.token)).toBe(false);
+  });
+
+  test('a domain being added while the server is removed is not deleted with it', async () => {
+    const server = await servers.create('Raced');
+    const other = new pg.Client({ connectionString: temp.url });
+    await other.connect();
+    try {
+      await other.query('begin');
+      await other.query(`insert into tracking_domains (server_id, host) values ($1, 'click.raced.example')`, [server.id]);
+      const removing = servers.remove(server.token);
+      removing.catch(() => undefined);
+      await someoneWaitsForALock();
+      await other.query('commit');
+      await expect(removing).rejects.toThrow(ServerHasDomainsError);
+      expect((await domains.findByHost('click.raced.example'))?.server).toBe(server.token);
+    } finally {
+      await other.end();
+    }
+  });
+
+  test('a domain added for a server removed meanwhile is refused as an unknown server', async () => {
+    const server = await servers.create('Vanishing');
+    const other = new pg.Client({ connectionString: temp.url });
+    await other.connect();
+    try {
+      await other.query('begin');
+      await other.query('delete from servers where id = $1', [server.id]);
+      const adding = domains.add({ host: 'click.vanishing.example', server: server.token });
+      adding.catch(() => undefined);
+      await someoneWaitsForALock();
+      await other.query('commit');
+      await expect(adding).rejects.toThrow(UnknownServerError);
+    } finally {
+      await other.end();
+    }
   });
 });
 
