@@ -7,10 +7,10 @@ import { requestLog, type AdminLogger } from './admin-logger';
 import { ApiError, errorHandler, notFound } from './api-errors';
 import { requireBearerToken } from './auth';
 import { AdminMetrics } from './metrics';
-import { domainCheckInput, hostParam, newServerInput, newTrackingDomainInput, serverFilter, trackingDomainUpdateInput } from './request-inputs';
+import { domainCheckInput, hostParam, newServerInput, newTrackingDomainInput, serverFilter, serverTokenParam, trackingDomainUpdateInput } from './request-inputs';
 
 export interface AdminDeps {
-  servers: Pick<ServerRepository, 'list' | 'create' | 'findByToken'>;
+  servers: Pick<ServerRepository, 'list' | 'create' | 'findByToken' | 'rename' | 'remove'>;
   domains: Pick<TrackingDomainRepository, 'list' | 'add' | 'findByHost' | 'update' | 'remove' | 'recordCheck'>;
   /** Injected so tests (and deployments) can aim it; the process passes checkTrackingDomain. */
   checkDomain: CheckTrackingDomain;
@@ -29,6 +29,7 @@ const READY_TIMEOUT_MS = 5000;
 export const JSON_BODY_LIMIT = '100kb';
 
 const noSuchDomain = (host: string) => new ApiError(404, `no tracking domain ${host}`);
+const noSuchServer = (token: string) => new ApiError(404, `no server with token ${token}`);
 
 /** Answers carry server tokens and settings: no proxy or browser should keep them. */
 const noStore: RequestHandler = (_req, res, next) => {
@@ -82,6 +83,22 @@ export function createAdminApp(deps: AdminDeps): Express {
   app.post('/servers', async (req, res) => {
     const input = newServerInput(req.body);
     res.status(201).json(await servers.create(input.name));
+  });
+
+  // The token stays: it is in every tracking URL already sent.
+  app.patch('/servers/:token', async (req, res) => {
+    const token = serverTokenParam(req.params.token);
+    const { name } = newServerInput(req.body);
+    const server = await servers.rename(token, name);
+    if (!server) throw noSuchServer(token);
+    res.json(server);
+  });
+
+  // Refused (409) while it has tracking domains: their links would stop being counted.
+  app.delete('/servers/:token', async (req, res) => {
+    const token = serverTokenParam(req.params.token);
+    if (!(await servers.remove(token))) throw noSuchServer(token);
+    res.status(204).end();
   });
 
   app.get('/domains', async (req, res) => {

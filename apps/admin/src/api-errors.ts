@@ -1,5 +1,5 @@
 import { InvalidPayloadError } from '@mailbeacon/contracts';
-import { DuplicateTrackingDomainError, UnknownServerError } from '@mailbeacon/db';
+import { DuplicateTrackingDomainError, ServerHasDomainsError, UnknownServerError } from '@mailbeacon/db';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { AdminLogger } from './admin-logger';
 
@@ -42,7 +42,9 @@ function asApiError(error: unknown): ApiError | undefined {
   if (error instanceof ApiError) return error;
   if (error instanceof InvalidPayloadError) return new ApiError(400, `invalid ${error.payload}`, issuesOf(error));
   if (error instanceof UnknownServerError) return new ApiError(422, error.message, [{ field: 'server', message: 'no server has this token' }]);
-  if (error instanceof DuplicateTrackingDomainError) return new ApiError(409, error.message);
+  if (error instanceof DuplicateTrackingDomainError || error instanceof ServerHasDomainsError) return new ApiError(409, error.message);
+  // The router's: a path parameter whose percent-encoding is malformed (`/domains/%E0%A4%A`).
+  if (error instanceof URIError && (error as HttpLibraryError).status === 400) return new ApiError(400, 'malformed percent-encoding in the path');
   const http = error as HttpLibraryError;
   if (http?.expose === true && typeof http.status === 'number' && http.status >= 400 && http.status < 500) {
     if (http.type === 'entity.parse.failed') return new ApiError(400, 'malformed JSON body');

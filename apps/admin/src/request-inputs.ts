@@ -5,6 +5,7 @@ import {
   newTrackingDomainInputSchema,
   parseNewServerInput,
   parseNewTrackingDomainInput,
+  parseServerToken,
   parseTrackingDomainHost,
   parseTrackingDomainUpdateInput,
   parseWith,
@@ -52,20 +53,26 @@ export const trackingDomainUpdateInput = (body: unknown): TrackingDomainUpdateIn
   parseBody(body, 'tracking domain update', Object.keys(trackingDomainUpdateInputSchema.shape), parseTrackingDomainUpdateInput);
 
 /** The `:host` of a URL, normalised as stored (lower case, no trailing dot). */
-export function hostParam(value: string): string {
+export const hostParam = (value: string): string => parseParam(value, 'host', 'host', parseTrackingDomainHost);
+
+/** A bare value validated on its own: its issue is reported under `field`. */
+function parseParam<T>(value: unknown, what: string, field: string, parse: (data: unknown) => T): T {
   try {
-    return parseTrackingDomainHost(value);
+    return parse(value);
   } catch (error) {
     if (!(error instanceof InvalidPayloadError)) throw error;
-    throw new ApiError(400, 'invalid host', error.issues.map((issue) => ({ field: 'host', message: issue.message })));
+    throw new ApiError(400, `invalid ${what}`, error.issues.map((issue) => ({ field, message: issue.message })));
   }
 }
 
-/** `?server=TOKEN`: one token, or none. */
+/** The `:token` of a URL. */
+export const serverTokenParam = (value: string): string => parseParam(value, 'server token', 'token', parseServerToken);
+
+/** `?server=TOKEN`: one token (checked, so a NUL never reaches PostgreSQL), or none. */
 export function serverFilter(value: unknown): string | undefined {
   if (value === undefined) return undefined;
-  if (typeof value === 'string' && value !== '') return value;
-  throw new ApiError(400, 'invalid query', [{ field: 'server', message: 'must be one server token' }]);
+  if (typeof value !== 'string') throw new ApiError(400, 'invalid query', [{ field: 'server', message: 'must be one server token' }]);
+  return parseParam(value, 'query', 'server', parseServerToken);
 }
 
 const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?)*\.?$/;

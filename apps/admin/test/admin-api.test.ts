@@ -142,6 +142,41 @@ describe('servers and tracking domains', () => {
   });
 });
 
+describe('renaming and removing a server', () => {
+  test('rename keeps the token; remove is refused (409) while the server has tracking domains', async () => {
+    const server = await newServer('Before');
+    const renamed = await request(app).patch(`/servers/${server.token}`).set(auth).send({ name: '  After  ' }).expect(200);
+    expect(renamed.body).toEqual({ ...server, name: 'After' });
+    expect((await request(app).get('/servers').set(auth).expect(200)).body.servers).toContainEqual({ ...server, name: 'After' });
+
+    await request(app).post('/domains').set(auth).send({ host: 'click.owned.example', server: server.token }).expect(201);
+    const refused = await request(app).delete(`/servers/${server.token}`).set(auth).expect(409);
+    expect(refused.body).toEqual({ error: `server ${server.token} still has tracking domains (click.owned.example): remove them first` });
+    expect((await request(app).get('/domains/click.owned.example').set(auth).expect(200)).body.server).toBe(server.token);
+
+    await request(app).delete('/domains/click.owned.example').set(auth).expect(204);
+    const removed = await request(app).delete(`/servers/${server.token}`).set(auth).expect(204);
+    expect(removed.text).toBe('');
+    expect((await request(app).get('/servers').set(auth).expect(200)).body.servers).not.toContainEqual(expect.objectContaining({ token: server.token }));
+  });
+
+  test('404 for an unknown token, 400 for a bad token or name (each field named)', async () => {
+    const body = { error: 'no server with token nosuchtoken' };
+    expect((await request(app).patch('/servers/nosuchtoken').set(auth).send({ name: 'x' }).expect(404)).body).toEqual(body);
+    expect((await request(app).delete('/servers/nosuchtoken').set(auth).expect(404)).body).toEqual(body);
+    expect((await request(app).delete('/servers/bad%20token!').set(auth).expect(400)).body).toEqual({ error: 'invalid server token', issues: [{ field: 'token', message: 'must be a server token' }] });
+
+    const server = await newServer('Kept');
+    for (const name of ['', 'ding\u0007', 'esc\u001b[2J', 'nul\u0000', '--help']) {
+      const res = await request(app).patch(`/servers/${server.token}`).set(auth).send({ name }).expect(400);
+      expect(res.body).toEqual({ error: 'invalid server', issues: [{ field: 'name', message: expect.any(String) }] });
+    }
+    expect((await request(app).patch(`/servers/${server.token}`).set(auth).send({ name: 'x', token: 'mine' }).expect(400)).body.issues).toEqual([{ field: 'token', message: 'is not a known property' }]);
+    // Nothing was changed by the refused renames.
+    expect((await request(app).get('/servers').set(auth).expect(200)).body.servers).toContainEqual(server);
+  });
+});
+
 describe('errors', () => {
   let token: string;
   beforeAll(async () => {
@@ -196,6 +231,34 @@ describe('errors', () => {
     });
     // Nothing was changed by the refused updates.
     expect((await request(app).get('/domains/click.errors.example').set(auth).expect(200)).body).toMatchObject({ ssl: true, trackClicks: true });
+  });
+
+  test('400, never 500, for a NUL or another control character in a name, in a query, or in a path', async () => {
+    const control = { error: 'invalid server', issues: [{ field: 'name', message: 'must not contain control characters (such as NUL, ESC, BEL or a line break)' }] };
+    for (const name of ['a\u0000b', 'red\u001b[31m', 'ding\u0007', 'two\nlines', 'csi\u009b2J']) {
+      expect((await request(app).post('/servers').set(auth).send({ name }).expect(400)).body).toEqual(control);
+    }
+    expect((await request(app).post('/servers').set(auth).send({ name: '--help' }).expect(400)).body.issues).toEqual([{ field: 'name', message: 'must not start with - (it would read as a command-line option)' }]);
+    expect((await request(app).get('/domains?server=a%00b').set(auth).expect(400)).body).toEqual({ error: 'invalid query', issues: [{ field: 'server', message: 'must be a server token' }] });
+    expect((await request(app).get('/domains/click%00.example').set(auth).expect(400)).body.issues).toEqual([{ field: 'host', message: 'must be a domain name such as click.example.com' }]);
+  });
+
+  test('400 for a malformed percent-encoding in a path, on every route with a parameter', async () => {
+    const body = { error: 'malformed percent-encoding in the path' };
+    expect((await request(app).get('/domains/%E0%A4%A').set(auth).expect(400)).body).toEqual(body);
+    expect((await request(app).patch('/domains/%E0%A4%A').set(auth).send({ ssl: false }).expect(400)).body).toEqual(body);
+    expect((await request(app).delete('/domains/%E0%A4%A').set(auth).expect(400)).body).toEqual(body);
+    expect((await request(app).post('/domains/%ZZ/check').set(auth).send({}).expect(400)).body).toEqual(body);
+    expect((await request(app).patch('/servers/%E0%A4%A').set(auth).send({ name: 'x' }).expect(400)).body).toEqual(body);
+    expect((await request(app).delete('/servers/%FF').set(auth).expect(400)).body).toEqual(body);
+    expect(log.records.filter((record) => record.msg === 'request failed')).toEqual([]);
+  });
+
+  test('400 for an IP address as a tracking domain, in every form', async () => {
+    const issue = { field: 'host', message: 'must be a domain name such as click.example.com, not an IP address (its last label cannot be a number)' };
+    for (const host of ['127.0.0.1', '10.0.0.1', '127.1', '0x7f000001', '::1', '[::1]']) {
+      expect((await request(app).post('/domains').set(auth).send({ host, server: token }).expect(400)).body).toEqual({ error: 'invalid tracking domain', issues: [issue] });
+    }
   });
 
   test('422 for an unknown server, naming the field', async () => {
