@@ -1,43 +1,94 @@
-import { ConfigError } from '@mailbeacon/contracts';
-import { UsageError, type CommandInput, type CommandOutput } from './command';
-import { domainsCommand, DOMAINS_USAGE } from './commands/domains';
-import { migrateCommand, MIGRATE_USAGE } from './commands/migrate';
-import { resolveCommand, RESOLVE_USAGE } from './commands/resolve';
-import { rewriteCommand, REWRITE_USAGE } from './commands/rewrite';
-import { serversCommand, SERVERS_USAGE } from './commands/servers';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { ConfigError, InvalidPayloadError } from '@mailbeacon/contracts';
+import { UsageError, usageLine, type Command, type CommandInput, type CommandOutput } from './command';
+import { asksForHelp } from './command-line';
+import { DOMAINS_COMMANDS } from './commands/domains';
+import { MIGRATE_COMMAND } from './commands/migrate';
+import { RESOLVE_COMMAND } from './commands/resolve';
+import { REWRITE_COMMAND } from './commands/rewrite';
+import { SERVERS_COMMANDS } from './commands/servers';
+import { lines, terminalSafe } from './text-output';
 
-const COMMANDS: Record<string, (input: CommandInput) => Promise<CommandOutput>> = {
-  rewrite: rewriteCommand,
-  resolve: resolveCommand,
-  migrate: migrateCommand,
-  servers: serversCommand,
-  domains: domainsCommand,
-};
+const COMMANDS: Command[] = [REWRITE_COMMAND, RESOLVE_COMMAND, MIGRATE_COMMAND, ...SERVERS_COMMANDS, ...DOMAINS_COMMANDS];
+
+/** Words that name a group of commands (`servers`, `domains`) rather than a command. */
+const GROUPS = [...new Set(COMMANDS.filter((command) => command.name.includes(' ')).map((command) => command.name.split(' ')[0]))];
+
+const ENVIRONMENT = `Signing key: MAILBEACON_SECRET (previous keys, still accepted: MAILBEACON_PREVIOUS_SECRETS, comma-separated).
+Database (migrate, servers, domains): DATABASE_URL (default postgres://postgres@127.0.0.1:5432/mailbeacon).`;
+
+const EXIT_STATUSES = 'Exit status: 0 success, 1 error, 2 bad command line, 78 bad configuration.';
+
+const usageOf = (commands: Command[]) => commands.map((command) => `  ${usageLine(command)}`).join('\n');
 
 export const USAGE = `Usage:
-  ${REWRITE_USAGE}
-  ${RESOLVE_USAGE}
-  ${MIGRATE_USAGE}
-  ${SERVERS_USAGE}
-  ${DOMAINS_USAGE}
+${usageOf(COMMANDS)}
+  mailbeacon --version
 
-Signing key: MAILBEACON_SECRET (previous keys, still accepted: MAILBEACON_PREVIOUS_SECRETS, comma-separated).
-Database (migrate, servers, domains): DATABASE_URL (default postgres://postgres@127.0.0.1:5432/mailbeacon).
+Run mailbeacon COMMAND --help (e.g. mailbeacon servers add --help) for what a command does.
+${ENVIRONMENT}
+${EXIT_STATUSES}
 `;
 
-/** Runs one command line; never throws. */
-export async function runCli(input: CommandInput): Promise<CommandOutput> {
-  const [name, ...args] = input.args;
-  if (!name || name === 'help' || name === '--help' || name === '-h') return { stdout: USAGE, stderr: '', code: name ? 0 : 2 };
-  const command = COMMANDS[name];
-  if (!command) return { stdout: '', stderr: `mailbeacon: unknown command ${JSON.stringify(name)}\n\n${USAGE}`, code: 2 };
-  try {
-    return await command({ ...input, args });
-  } catch (error) {
-    if (error instanceof UsageError) return { stdout: '', stderr: `mailbeacon ${name}: ${error.message}\n\n${USAGE}`, code: 2 };
-    if (error instanceof ConfigError) return { stdout: '', stderr: `mailbeacon: bad configuration:\n${error.message}\n`, code: 78 };
-    return { stdout: '', stderr: `mailbeacon ${name}: ${(error as Error).message}\n`, code: 1 };
+const groupUsage = (group: string) => `Usage:\n${usageOf(COMMANDS.filter((command) => command.name.startsWith(`${group} `)))}\n\nRun mailbeacon ${group} SUBCOMMAND --help for more.\n`;
+
+const commandHelp = (command: Command) => `Usage: ${usageLine(command)}\n\n${command.help}\n\n${ENVIRONMENT}\n${EXIT_STATUSES}\n`;
+
+/** The package's version, read next to the compiled (or, under Jest, the source) files. */
+function version(): string {
+  return (JSON.parse(readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }).version;
+}
+
+const help = (text: string): CommandOutput => ({ stdout: text, stderr: '', code: 0 });
+const usageError = (name: string, message: string, usage: string): CommandOutput => ({ stdout: '', stderr: `mailbeacon${name ? ` ${name}` : ''}: ${message}\n${usage}`, code: 2 });
+
+/** Which command the line names, and the arguments left for it; or what to print instead. */
+function dispatch(args: string[]): { command: Command; rest: string[] } | CommandOutput {
+  const [first, second, ...others] = args;
+  if (first === undefined) return usageError('', 'give a command', USAGE);
+  if (first === '--version' || first === '-V') return help(`mailbeacon ${version()}\n`);
+  if (first === '--help' || first === '-h') return help(USAGE);
+  // `mailbeacon help servers add` is `mailbeacon servers add --help`.
+  if (first === 'help') return args.length === 1 ? help(USAGE) : dispatch([...args.slice(1), '--help']);
+  if (GROUPS.includes(first)) {
+    const subcommands = COMMANDS.filter((command) => command.name.startsWith(`${first} `));
+    const names = subcommands.map((command) => command.name.split(' ')[1]).join(', ');
+    if (second === undefined) return usageError(first, `give a subcommand: ${names}`, groupUsage(first));
+    if (second === '--help' || second === '-h') return help(groupUsage(first));
+    const command = subcommands.find((candidate) => candidate.name === `${first} ${second}`);
+    if (!command) return usageError(first, `unknown subcommand ${JSON.stringify(second)} (${names})`, groupUsage(first));
+    return { command, rest: others };
   }
+  const command = COMMANDS.find((candidate) => candidate.name === first);
+  const names = [...new Set(COMMANDS.map((candidate) => candidate.name.split(' ')[0]))].join(', ');
+  if (!command) return usageError('', `unknown command ${JSON.stringify(first)} (${names}; mailbeacon --help for their usage)`, '');
+  return { command, rest: args.slice(1) };
+}
+
+async function run(input: CommandInput): Promise<CommandOutput> {
+  const found = dispatch(input.args);
+  if (!('command' in found)) return found;
+  const { command, rest } = found;
+  if (asksForHelp(rest)) return help(commandHelp(command));
+  const failed = (messages: string[], code: number): CommandOutput => ({ stdout: '', stderr: lines(messages.map((message) => `mailbeacon ${command.name}: ${message}`)), code });
+  try {
+    return await command.run({ ...input, args: rest });
+  } catch (error) {
+    // Only this command's usage, not every command's.
+    if (error instanceof UsageError) return usageError(command.name, error.message, `usage: ${usageLine(command)}\n(mailbeacon ${command.name} --help for more)\n`);
+    // The same field names as the admin API, since both validate with the contracts' schemas;
+    // a bare HOST or TOKEN is validated on its own, so its issue is named by what it is.
+    if (error instanceof InvalidPayloadError) return failed(error.issues.map((issue) => `${issue.path === '(root)' ? error.payload : issue.path}: ${issue.message}`), 2);
+    if (error instanceof ConfigError) return { stdout: '', stderr: `mailbeacon: bad configuration:\n${error.message}\n`, code: 78 };
+    return failed([(error as Error).message], 1);
+  }
+}
+
+/** Runs one command line; never throws. Nothing it prints carries a raw control character. */
+export async function runCli(input: CommandInput): Promise<CommandOutput> {
+  const output = await run(input);
+  return { stdout: typeof output.stdout === 'string' ? terminalSafe(output.stdout) : output.stdout, stderr: terminalSafe(output.stderr), code: output.code };
 }
 
 async function readStream(stream: NodeJS.ReadableStream): Promise<Buffer> {

@@ -1,15 +1,22 @@
 import { createDatabase, databaseName, ensureDatabase, migrateToLatest, redact } from '@mailbeacon/db';
-import { UsageError, type CommandInput, type CommandOutput } from '../command';
+import type { Command, CommandInput, CommandOutput } from '../command';
+import { exactly, parseCommandLine } from '../command-line';
 import { databaseUrlFromEnv } from '../database-config';
 
-export const MIGRATE_USAGE = 'mailbeacon migrate';
+export const MIGRATE_COMMAND: Command = {
+  name: 'migrate',
+  synopsis: '',
+  help: `Creates the database named in DATABASE_URL if it is missing and applies the pending
+migrations (every process also does this at start-up).`,
+  run: (input) => migrateCommand(input),
+};
 
 /**
  * Creates the database when missing and applies pending migrations, saying what it did. The
  * processes do the same at start; this lets a deployment do it once, as its own step.
  */
 export async function migrateCommand({ args, env }: CommandInput): Promise<CommandOutput> {
-  if (args.length > 0) throw new UsageError(`takes no arguments (got ${args.join(' ')})`);
+  exactly(parseCommandLine(args, {}).positionals, []);
   const url = databaseUrlFromEnv(env);
   const lines: string[] = [];
   try {

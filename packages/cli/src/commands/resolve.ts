@@ -1,15 +1,25 @@
 import { verifyLink, verifyPixel } from '@mailbeacon/links';
 import { DEVELOPMENT_KEY_WARNING, signingKeysFromEnv } from '@mailbeacon/contracts';
-import { UsageError, type CommandInput, type CommandOutput } from '../command';
+import { UsageError, type Command, type CommandInput, type CommandOutput } from '../command';
+import { parseCommandLine } from '../command-line';
+import { lines } from '../text-output';
 
-export const RESOLVE_USAGE = 'mailbeacon resolve URL...';
+export const RESOLVE_COMMAND: Command = {
+  name: 'resolve',
+  synopsis: 'URL...',
+  help: `Prints, for each tracking URL, the destination a link leads to, what a pixel is for, or
+invalid <reason> (bad signature, unknown signing key, malformed…). Exit status 1 if any URL is
+invalid. Control characters in a destination are printed as \\u escapes.`,
+  run: (input) => resolveCommand(input),
+};
 
 /** One line per URL: where a tracked link leads (or what a pixel is for), or `invalid <reason>`. */
 export async function resolveCommand({ args, env }: CommandInput): Promise<CommandOutput> {
-  if (args.length === 0) throw new UsageError('give at least one URL');
+  const urls = parseCommandLine(args, {}).positionals;
+  if (urls.length === 0) throw new UsageError('give at least one URL');
   const { keys, development } = signingKeysFromEnv(env);
   let invalid = 0;
-  const lines = args.map((url) => {
+  const results = urls.map((url) => {
     const link = verifyLink(keys, url);
     if (link.ok) return link.value.url;
     const pixel = verifyPixel(keys, url);
@@ -19,5 +29,6 @@ export async function resolveCommand({ args, env }: CommandInput): Promise<Comma
     const reason = link.reason === 'not a click link' && pixel.reason !== 'not an open pixel' ? pixel.reason : link.reason;
     return `invalid ${reason}`;
   });
-  return { stdout: lines.map((l) => `${l}\n`).join(''), stderr: development ? `${DEVELOPMENT_KEY_WARNING}\n` : '', code: invalid > 0 ? 1 : 0 };
+  // A signed destination may hold control characters: lines() shows them escaped, one URL a line.
+  return { stdout: lines(results), stderr: development ? `${DEVELOPMENT_KEY_WARNING}\n` : '', code: invalid > 0 ? 1 : 0 };
 }

@@ -1,49 +1,73 @@
-import { parseArgs } from 'node:util';
-import { InvalidPayloadError, parseNewServerInput } from '@mailbeacon/contracts';
+import { parseNewServerInput, parseServerToken } from '@mailbeacon/contracts';
 import { ServerRepository } from '@mailbeacon/db';
-import { UsageError, type CommandInput, type CommandOutput } from '../command';
+import { NotFoundError, type Command } from '../command';
+import { exactly, parseCommandLine } from '../command-line';
 import { withDatabase } from '../database-config';
-import { lines, table } from '../text-output';
+import { jsonOutput, lines, table } from '../text-output';
 
-export const SERVERS_USAGE = `mailbeacon servers add NAME
-  mailbeacon servers list [--json]`;
-
-
+const noSuchServer = (token: string) => new NotFoundError(`no server with token ${token} (see mailbeacon servers list)`);
 
 /** Prints the token alone on stdout, so `TOKEN=$(mailbeacon servers add Acme)` works; the rest goes to stderr. */
-async function addServer(args: string[], env: CommandInput['env']): Promise<CommandOutput> {
-  if (args.length !== 1) throw new UsageError('add takes one NAME (quote it if it has spaces)');
-  const input = parseNewServerInput({ name: args[0] });
-  const server = await withDatabase(env, (db) => new ServerRepository(db).create(input.name));
-  return { stdout: `${server.token}\n`, stderr: `created server ${JSON.stringify(server.name)} with token ${server.token}\n`, code: 0 };
-}
+const addServer: Command = {
+  name: 'servers add',
+  synopsis: 'NAME',
+  help: `Creates a sending server and prints its token alone on stdout (for scripts).
 
-async function listServers(args: string[], env: CommandInput['env']): Promise<CommandOutput> {
-  let json: boolean | undefined;
-  try {
-    ({ values: { json } } = parseArgs({ args, options: { json: { type: 'boolean', default: false } }, strict: true, allowPositionals: false }));
-  } catch (error) {
-    throw new UsageError(`list: ${(error as Error).message}`);
-  }
-  const servers = await withDatabase(env, (db) => new ServerRepository(db).list());
-  if (json) return { stdout: `${JSON.stringify(servers.map(({ token, name, createdAt }) => ({ token, name, createdAt })), null, 2)}\n`, stderr: '', code: 0 };
-  if (servers.length === 0) return { stdout: '', stderr: 'no servers yet: add one with `mailbeacon servers add NAME`\n', code: 0 };
-  return { stdout: table(['TOKEN', 'NAME', 'CREATED'], servers.map((server) => [server.token, server.name, server.createdAt.toISOString()])), stderr: '', code: 0 };
-}
+  NAME  1-200 characters, quoted if it has spaces; no control characters, no leading -`,
+  async run({ args, env }) {
+    const [name] = exactly(parseCommandLine(args, {}).positionals, ['NAME'], 'quote a NAME that has spaces');
+    const input = parseNewServerInput({ name });
+    const server = await withDatabase(env, (db) => new ServerRepository(db).create(input.name));
+    return { stdout: `${server.token}\n`, stderr: lines([`created server "${server.name}" with token ${server.token}`]), code: 0 };
+  },
+};
 
-const SUBCOMMANDS: Record<string, (args: string[], env: CommandInput['env']) => Promise<CommandOutput>> = { add: addServer, list: listServers };
+const listServers: Command = {
+  name: 'servers list',
+  synopsis: '[--json]',
+  help: `Lists the servers: token, name, creation time.
 
-export async function serversCommand({ args, env }: CommandInput): Promise<CommandOutput> {
-  const [name, ...rest] = args;
-  const subcommand = name !== undefined && Object.hasOwn(SUBCOMMANDS, name) ? SUBCOMMANDS[name] : undefined;
-  if (!subcommand) throw new UsageError(name === undefined ? 'give a subcommand: add or list' : `unknown subcommand ${JSON.stringify(name)} (add or list)`);
-  try {
-    return await subcommand(rest, env);
-  } catch (error) {
-    // The same field names as the admin API, since both validate with the contracts' schemas.
-    if (error instanceof InvalidPayloadError) {
-      return { stdout: '', stderr: lines(error.issues.map((issue) => `mailbeacon servers ${name}: ${issue.path}: ${issue.message}`)), code: 2 };
-    }
-    throw error;
-  }
-}
+  --json  as a JSON array of { token, name, createdAt }`,
+  async run({ args, env }) {
+    const { values, positionals } = parseCommandLine(args, { json: { type: 'boolean' } });
+    exactly(positionals, []);
+    const servers = await withDatabase(env, (db) => new ServerRepository(db).list());
+    if (values.json) return { stdout: jsonOutput(servers.map(({ token, name, createdAt }) => ({ token, name, createdAt }))), stderr: '', code: 0 };
+    if (servers.length === 0) return { stdout: '', stderr: 'no servers yet: add one with `mailbeacon servers add NAME`\n', code: 0 };
+    return { stdout: table(['TOKEN', 'NAME', 'CREATED'], servers.map((server) => [server.token, server.name, server.createdAt.toISOString()])), stderr: '', code: 0 };
+  },
+};
+
+const renameServer: Command = {
+  name: 'servers rename',
+  synopsis: 'TOKEN NAME',
+  help: `Gives a server a new name; its token (in every tracking URL already sent) stays.
+
+  TOKEN  the server's token (see mailbeacon servers list)
+  NAME   the new name, as for servers add`,
+  async run({ args, env }) {
+    const [rawToken, name] = exactly(parseCommandLine(args, {}).positionals, ['TOKEN', 'NAME'], 'quote a NAME that has spaces');
+    const token = parseServerToken(rawToken);
+    const input = parseNewServerInput({ name });
+    const server = await withDatabase(env, (db) => new ServerRepository(db).rename(token, input.name));
+    if (!server) throw noSuchServer(token);
+    return { stdout: lines([`renamed server ${server.token} to "${server.name}"`]), stderr: '', code: 0 };
+  },
+};
+
+const removeServer: Command = {
+  name: 'servers remove',
+  synopsis: 'TOKEN',
+  help: `Removes a server. Refused while it has tracking domains: remove them first
+(mailbeacon domains list --server TOKEN, mailbeacon domains remove HOST).
+
+  TOKEN  the server's token (see mailbeacon servers list)`,
+  async run({ args, env }) {
+    const [rawToken] = exactly(parseCommandLine(args, {}).positionals, ['TOKEN']);
+    const token = parseServerToken(rawToken);
+    if (!(await withDatabase(env, (db) => new ServerRepository(db).remove(token)))) throw noSuchServer(token);
+    return { stdout: lines([`removed server ${token}`]), stderr: '', code: 0 };
+  },
+};
+
+export const SERVERS_COMMANDS: Command[] = [addServer, listServers, renameServer, removeServer];
