@@ -59,6 +59,69 @@ describe('servers', () => {
   });
 });
 
+describe('servers rename, remove, and what a name may be', () => {
+  const serverNames = async () => ((await json(['servers', 'list', '--json'])) as { name: string }[]).map((server) => server.name);
+
+  test('--help creates nothing (it used to create a server named --help)', async () => {
+    const before = await serverNames();
+    expect(await run(['servers', 'add', '--help'])).toMatchObject({ code: 0, stdout: expect.stringMatching(/^Usage: mailbeacon servers add NAME/) });
+    expect(await serverNames()).toEqual(before);
+  });
+
+  test('rename keeps the token; remove is refused while the server has tracking domains', async () => {
+    const token = await addServer('Before');
+    expect(await run(['servers', 'rename', token, 'After Rename'])).toEqual({ stdout: `renamed server ${token} to "After Rename"\n`, stderr: '', code: 0 });
+    expect(await json(['servers', 'list', '--json'])).toContainEqual({ token, name: 'After Rename', createdAt: expect.any(String) });
+
+    await run(['domains', 'add', 'click.owned.example', '--server', token]);
+    expect(await run(['servers', 'remove', token])).toEqual({
+      stdout: '',
+      stderr: `mailbeacon servers remove: server ${token} still has tracking domains (click.owned.example): remove them first\n`,
+      code: 1,
+    });
+    expect(await json(['domains', 'list', '--server', token, '--json'])).toHaveLength(1);
+
+    await run(['domains', 'remove', 'click.owned.example']);
+    expect(await run(['servers', 'remove', token])).toEqual({ stdout: `removed server ${token}\n`, stderr: '', code: 0 });
+    expect(await json(['servers', 'list', '--json'])).not.toContainEqual(expect.objectContaining({ token }));
+  });
+
+  test('an unknown token is an error (1), a malformed one or a bad name a bad command line (2)', async () => {
+    const unknown = 'mailbeacon servers %s: no server with token nosuchtoken (see mailbeacon servers list)\n';
+    expect(await run(['servers', 'rename', 'nosuchtoken', 'x'])).toEqual({ stdout: '', stderr: unknown.replace('%s', 'rename'), code: 1 });
+    expect(await run(['servers', 'remove', 'nosuchtoken'])).toEqual({ stdout: '', stderr: unknown.replace('%s', 'remove'), code: 1 });
+    expect(await run(['servers', 'remove', 'bad token!'])).toEqual({ stdout: '', stderr: 'mailbeacon servers remove: token: must be a server token\n', code: 2 });
+    const token = await addServer('Stays');
+    expect(await run(['servers', 'rename', token, '  '])).toEqual({ stdout: '', stderr: 'mailbeacon servers rename: name: must not be empty\n', code: 2 });
+    expect(await json(['servers', 'list', '--json'])).toContainEqual(expect.objectContaining({ token, name: 'Stays' }));
+  });
+
+  test('names with control characters are refused, in add and rename alike', async () => {
+    const before = await serverNames();
+    const refusal = (command: string) => ({ stdout: '', stderr: `mailbeacon servers ${command}: name: must not contain control characters (such as NUL, ESC, BEL or a line break)\n`, code: 2 });
+    for (const name of ['\u001b[31mRed', 'ding\u0007', 'two\nlines', 'csi\u009b2J']) {
+      expect(await run(['servers', 'add', name])).toEqual(refusal('add'));
+      expect(await run(['servers', 'rename', 'abc', name])).toEqual(refusal('rename'));
+    }
+    expect(await serverNames()).toEqual(before);
+  });
+
+  test('a name already stored with control characters is listed escaped; --json stays valid JSON', async () => {
+    // A row written before names were checked (or by hand): the CLI must not replay it to the terminal.
+    const name = 'evil\u001b]0;owned\u0007\u001b[2J\u009b1m\u007f\nline';
+    const { token } = await temp.db.insertInto('servers').values({ name, token: 'storedEvilName' }).returning('token').executeTakeFirstOrThrow();
+    const list = await run(['servers', 'list']);
+    expect(list.code).toBe(0);
+    expect(list.stdout).toMatch(new RegExp(`^${token}\\s+evil\\\\u001b\\]0;owned\\\\u0007\\\\u001b\\[2J\\\\u009b1m\\\\u007f\\\\u000aline\\s`, 'm'));
+    expect(list.stdout.toString()).not.toMatch(/(?!\n)\p{Cc}/u);
+
+    const raw = (await run(['servers', 'list', '--json'])).stdout.toString();
+    expect(raw).not.toMatch(/(?!\n)\p{Cc}/u);
+    expect(JSON.parse(raw)).toContainEqual({ token, name, createdAt: expect.any(String) });
+    await temp.db.deleteFrom('servers').where('token', '=', token).execute();
+  });
+});
+
 describe('domains', () => {
   test('add, list, update, remove', async () => {
     const token = await addServer('Flow');
@@ -118,6 +181,14 @@ describe('domains', () => {
     expect(await run(['domains', 'check', 'click.u.example', '--port', '70000'])).toMatchObject({ code: 2, stderr: expect.stringContaining('--port must be an integer from 1 to 65535') });
     expect(await run(['domains', 'check', 'click.u.example', '--address', 'proxy.example'])).toMatchObject({ code: 2, stderr: expect.stringContaining('--address must be an IP address') });
     expect(await run(['domains', 'list', '--bogus'])).toMatchObject({ code: 2 });
+  });
+
+  test('a tracking domain stored before IP addresses were refused can still be removed', async () => {
+    const token = await addServer('Legacy');
+    const { id } = await temp.db.selectFrom('servers').select('id').where('token', '=', token).executeTakeFirstOrThrow();
+    await temp.db.insertInto('tracking_domains').values({ server_id: id, host: '10.0.0.1', verification_message: null, checked_at: null }).execute();
+    expect(await run(['domains', 'add', '10.0.0.1', '--server', token])).toMatchObject({ code: 2, stderr: expect.stringContaining('not an IP address') });
+    expect(await run(['domains', 'remove', '10.0.0.1'])).toEqual({ stdout: 'removed 10.0.0.1\n', stderr: '', code: 0 });
   });
 
   test('an unknown server and a duplicate host are errors, exit 1', async () => {
