@@ -99,18 +99,8 @@ describe('repositories', () => {
     await expect(domains.add({ host: 'click.one.example', server: b.token })).rejects.toThrow(DuplicateTrackingDomainError);
     await expect(domains.add({ host: 'click.two.example', server: 'no-such-server' })).rejects.toThrow(UnknownServerError);
   });
-});
 
-describe('renaming and removing servers', () => {
-  let temp: TemporaryDatabase;
-  let servers: ServerRepository;
-  let domains: TrackingDomainRepository;
-  beforeAll(async () => {
-    temp = await temporaryDatabase();
-    servers = new ServerRepository(temp.db);
-    domains = new TrackingDomainRepository(temp.db);
-  });
-  afterAll(() => temp.drop());
+  // ---- renaming and removing servers
 
   /** Resolves once another backend of this database waits for a row lock (the statement under test). */
   async function someoneWaitsForALock(): Promise<void> {
@@ -146,39 +136,37 @@ describe('renaming and removing servers', () => {
     expect(await servers.remove(server.token)).toBe(false);
   });
 
-  test('a domain being added while the server is removed is not deleted with it', async () => {
-    const server = await servers.create('Raced');
+  /**
+   * Runs `statement` in another session's open transaction, starts `race`, waits until it is
+   * blocked on that transaction's locks, then commits: `race` ends as it would after losing.
+   */
+  async function racingAnOpenTransaction<T>(statement: string, params: unknown[], race: () => Promise<T>): Promise<T> {
     const other = new pg.Client({ connectionString: temp.url });
     await other.connect();
     try {
       await other.query('begin');
-      await other.query(`insert into tracking_domains (server_id, host) values ($1, 'click.raced.example')`, [server.id]);
-      const removing = servers.remove(server.token);
-      removing.catch(() => undefined);
+      await other.query(statement, params);
+      const racing = race();
+      racing.catch(() => undefined);
       await someoneWaitsForALock();
       await other.query('commit');
-      await expect(removing).rejects.toThrow(ServerHasDomainsError);
-      expect((await domains.findByHost('click.raced.example'))?.server).toBe(server.token);
+      return await racing;
     } finally {
       await other.end();
     }
+  }
+
+  test('a domain being added while the server is removed is not deleted with it', async () => {
+    const server = await servers.create('Raced');
+    const removing = racingAnOpenTransaction(`insert into tracking_domains (server_id, host) values ($1, 'click.raced.example')`, [server.id], () => servers.remove(server.token));
+    await expect(removing).rejects.toThrow(ServerHasDomainsError);
+    expect((await domains.findByHost('click.raced.example'))?.server).toBe(server.token);
   });
 
   test('a domain added for a server removed meanwhile is refused as an unknown server', async () => {
     const server = await servers.create('Vanishing');
-    const other = new pg.Client({ connectionString: temp.url });
-    await other.connect();
-    try {
-      await other.query('begin');
-      await other.query('delete from servers where id = $1', [server.id]);
-      const adding = domains.add({ host: 'click.vanishing.example', server: server.token });
-      adding.catch(() => undefined);
-      await someoneWaitsForALock();
-      await other.query('commit');
-      await expect(adding).rejects.toThrow(UnknownServerError);
-    } finally {
-      await other.end();
-    }
+    const adding = racingAnOpenTransaction('delete from servers where id = $1', [server.id], () => domains.add({ host: 'click.vanishing.example', server: server.token }));
+    await expect(adding).rejects.toThrow(UnknownServerError);
   });
 });
 
