@@ -9,6 +9,8 @@ export interface CommandInput {
   args: string[];
   env: NodeJS.ProcessEnv;
   readStdin: () => Promise<Buffer>;
+  /** Where the checkout's signing key file is looked for (default: this checkout; null: nowhere). */
+  checkoutRoot?: string | null;
 }
 
 /** A mistake on the command line: printed with the usage, exit status 2. */

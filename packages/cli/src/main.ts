@@ -21,7 +21,8 @@ export const USAGE = `Usage:
   ${SERVERS_USAGE}
   ${DOMAINS_USAGE}
 
-Signing key: MAILBEACON_SECRET (previous keys, still accepted: MAILBEACON_PREVIOUS_SECRETS, comma-separated).
+Signing key (rewrite, resolve): MAILBEACON_SECRET, else the file MAILBEACON_SECRET_FILE, else the checkout's var/mailbeacon.secret
+  (made by npm start), else the public development key; previous keys, still accepted: MAILBEACON_PREVIOUS_SECRETS, comma-separated.
 Database (migrate, servers, domains): DATABASE_URL (default postgres://postgres@127.0.0.1:5432/mailbeacon).
 `;
 

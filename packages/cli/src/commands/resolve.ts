@@ -1,13 +1,14 @@
 import { verifyLink, verifyPixel } from '@mailbeacon/links';
-import { DEVELOPMENT_KEY_WARNING, signingKeysFromEnv } from '@mailbeacon/contracts';
 import { UsageError, type CommandInput, type CommandOutput } from '../command';
+import { commandSigningKeys } from '../signing-keys';
 
 export const RESOLVE_USAGE = 'mailbeacon resolve URL...';
 
 /** One line per URL: where a tracked link leads (or what a pixel is for), or `invalid <reason>`. */
-export async function resolveCommand({ args, env }: CommandInput): Promise<CommandOutput> {
+export async function resolveCommand(input: CommandInput): Promise<CommandOutput> {
+  const { args } = input;
   if (args.length === 0) throw new UsageError('give at least one URL');
-  const { keys, development } = signingKeysFromEnv(env);
+  const { keys, notice } = commandSigningKeys(input);
   let invalid = 0;
   const lines = args.map((url) => {
     const link = verifyLink(keys, url);
@@ -19,5 +20,5 @@ export async function resolveCommand({ args, env }: CommandInput): Promise<Comma
     const reason = link.reason === 'not a click link' && pixel.reason !== 'not an open pixel' ? pixel.reason : link.reason;
     return `invalid ${reason}`;
   });
-  return { stdout: lines.map((l) => `${l}\n`).join(''), stderr: development ? `${DEVELOPMENT_KEY_WARNING}\n` : '', code: invalid > 0 ? 1 : 0 };
+  return { stdout: lines.map((l) => `${l}\n`).join(''), stderr: notice, code: invalid > 0 ? 1 : 0 };
 }

@@ -1,17 +1,17 @@
 import { parseArgs } from 'node:util';
-import { DEVELOPMENT_KEY_WARNING, signingKeysFromEnv } from '@mailbeacon/contracts';
 import { rewriteMessage } from '@mailbeacon/rewrite';
 import { UsageError, type CommandInput, type CommandOutput } from '../command';
+import { commandSigningKeys } from '../signing-keys';
 
 export const REWRITE_USAGE =
   'mailbeacon rewrite --tracking-domain HOST [--server TOKEN] [--http] [--no-clicks] [--no-opens] [--exclude DOMAIN]... [--signs-after-tracking] < in.eml > out.eml';
 
 /** Previews a message as it will be sent: the tracked message on stdout, why it was left alone on stderr. */
-export async function rewriteCommand({ args, env, readStdin }: CommandInput): Promise<CommandOutput> {
+export async function rewriteCommand(input: CommandInput): Promise<CommandOutput> {
   let values;
   try {
     ({ values } = parseArgs({
-      args,
+      args: input.args,
       options: {
         'tracking-domain': { type: 'string' },
         server: { type: 'string', default: 'preview' },
@@ -29,8 +29,8 @@ export async function rewriteCommand({ args, env, readStdin }: CommandInput): Pr
   }
   if (!values['tracking-domain']) throw new UsageError('--tracking-domain HOST is required');
 
-  const { keys, development } = signingKeysFromEnv(env);
-  const raw = await readStdin();
+  const { keys, notice } = commandSigningKeys(input);
+  const raw = await input.readStdin();
   const result = await rewriteMessage(raw, {
     trackingDomain: values['tracking-domain'],
     server: values.server,
@@ -42,9 +42,8 @@ export async function rewriteCommand({ args, env, readStdin }: CommandInput): Pr
     keys,
   });
   const stderr = [
-    ...(development ? [DEVELOPMENT_KEY_WARNING] : []),
     ...(result.skipped ? [`untracked: ${result.skipped}`] : []),
     ...result.notes.map((note) => `note: ${note}`),
   ];
-  return { stdout: result.raw, stderr: stderr.map((line) => `${line}\n`).join(''), code: 0 };
+  return { stdout: result.raw, stderr: notice + stderr.map((line) => `${line}\n`).join(''), code: 0 };
 }
