@@ -35,6 +35,20 @@ export class AppStartError extends Error {
   }
 }
 
+/** Apps that stopped before they were up, each with its own reason: all of them are reported at once. */
+export class AppsStartError extends Error {
+  override readonly name = 'AppsStartError';
+
+  constructor(readonly failures: readonly AppStartError[]) {
+    super(failures.map((failure) => failure.message).join('; '));
+  }
+
+  /** 78 when any app had bad configuration (the operator fixes that first), else 1. */
+  get exitCode(): number {
+    return this.failures.some((failure) => failure.code === 78) ? 78 : 1;
+  }
+}
+
 const MAX_RESTART_DELAY_MS = 30_000;
 /** Up this long, a process counts as healthy again: the next crash restarts it at once. */
 const HEALTHY_AFTER_MS = 60_000;

@@ -9,8 +9,9 @@ import { sql } from 'kysely';
 
 /*
  * `npm run demo`: one corpus message through the running pipeline, as a platform and a
- * recipient would use it: enqueue → rewritten (its tracked links printed) → the pixel loaded
- * and a link clicked through the tracker → the statistics rows that changed.
+ * recipient would use it: enqueue → rewritten (its tracked links printed) and taken off
+ * outbound-ready → the pixel loaded and a link clicked through the tracker → the statistics
+ * rows that changed.
  */
 
 export const DEMO_SERVER_NAME = 'Demo';
@@ -91,6 +92,22 @@ export function htmlMessage(html: Buffer, headers: HtmlMessageHeaders): Buffer {
   );
 }
 
+/**
+ * The platform's part: takes the demo's own message off outbound-ready (only that job, by its
+ * id), so no consumer a platform starts later sends it for real. A message a consumer holds
+ * already is its own business: left alone.
+ */
+async function takeReadyMessage(ready: Queue, messageId: string): Promise<OutboundReadyJob | undefined> {
+  const job = await ready.getJob(jobIdForMessage(messageId));
+  if (!job) return undefined;
+  const message = parseOutboundReadyJob(job.data);
+  if (await job.isCompleted()) return message; // sent already
+  await job.remove().catch((error: unknown) => {
+    if (!/locked/i.test((error as Error).message)) throw error;
+  });
+  return message;
+}
+
 async function until<T>(what: string, timeoutMs: number, attempt: () => Promise<T | undefined>): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -144,10 +161,8 @@ export async function runDemo(options: DemoOptions): Promise<void> {
       const messageId = `<demo-${Date.now()}-${attempt}@demo.mailbeacon.test>`;
       await client.enqueueMessage({ messageId, server: server.token, raw: htmlMessage(html, { from: `Demo Newsletter <${DEMO_SENDER}>`, to: 'reader@example.org', subject: 'The mailbeacon demo', messageId }), recipient: 'reader@example.org', tag: DEMO_TAG });
       print(`enqueued ${messageId} on ${QUEUE_NAMES.outboundMessages}`);
-      result = await until('the rewriter (is the pipeline running?)', timeoutMs, async () => {
-        const job = await ready.getJob(jobIdForMessage(messageId));
-        return job ? parseOutboundReadyJob(job.data) : undefined;
-      });
+      result = await until('the rewriter (is the pipeline running?)', timeoutMs, () => takeReadyMessage(ready, messageId));
+      print(`took it off ${QUEUE_NAMES.outboundReady} (where a platform's consumer would send it)`);
       if (result.tracked) break;
       print(`  came back untracked (${result.skipped}); the rewriter may not know the new tracking domain yet: trying again in 3 s`);
       await new Promise((resolve) => setTimeout(resolve, 3000));
@@ -156,8 +171,10 @@ export async function runDemo(options: DemoOptions): Promise<void> {
 
     const { links, pixel } = trackedLinksIn(Buffer.from(result.raw, 'base64'), DEMO_TRACKING_DOMAIN);
     print(`rewritten: ${result.tracked.links} tracked links, pixel ${result.tracked.pixel ? 'added' : 'not added'} (message token ${result.messageToken})`);
-    for (const link of links.slice(0, 8)) print(`  [${link.index}] ${link.url.slice(0, 90)}…\n       → ${link.destination}`);
+    // Whole URLs, so that one can be copied into a browser, curl or `mailbeacon resolve`.
+    for (const link of links.slice(0, 8)) print(`  [${link.index}] ${link.url}\n       → ${link.destination}`);
     if (links.length > 8) print(`  … and ${links.length - 8} more`);
+    if (pixel) print(`  pixel ${pixel}`);
     if (!pixel || links.length === 0) throw new DemoError('the rewritten message has no pixel or no tracked link');
 
     const hourlyBefore = await hourlyRows(db, server.token);

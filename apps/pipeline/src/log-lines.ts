@@ -30,6 +30,17 @@ function show(value: unknown): string {
   return text.length > MAX_VALUE_LENGTH ? `${text.slice(0, MAX_VALUE_LENGTH)}…` : text;
 }
 
+/**
+ * `LOG_FORMAT=json`: stdout must be JSON lines only (for jq and log shippers). A log object
+ * passes as it came (pino's `name` says which app); any other line (a crash's stack trace,
+ * the supervisor's own words) becomes one, named `name`.
+ */
+export function jsonLogLine(name: string, line: string): string {
+  const record = parseLogLine(line);
+  if (record) return record.name === undefined ? JSON.stringify({ name, ...record }) : line;
+  return JSON.stringify({ level: 30, time: Date.now(), name, msg: line });
+}
+
 export function formatLogLine(app: string, line: string, width = 10): string {
   const record = parseLogLine(line);
   const name = app.padEnd(width);

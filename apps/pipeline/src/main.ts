@@ -1,7 +1,7 @@
 import { ConfigError } from '@mailbeacon/contracts';
-import { AppStartError } from './app-process';
+import { AppsStartError } from './app-process';
 import { loadPipelineConfig } from './config';
-import { formatLogLine } from './log-lines';
+import { formatLogLine, jsonLogLine } from './log-lines';
 import { describeRunning, startPipeline, type RunningPipeline } from './pipeline';
 import { PreflightError } from './preflight';
 
@@ -11,7 +11,9 @@ import { PreflightError } from './preflight';
  * there, bad configuration, a port taken); exit 78 on bad configuration, 1 when it cannot
  * start, 0 after Ctrl-C / SIGTERM once every app has stopped.
  */
-const print = (line: string) => process.stdout.write(`${line}\n`);
+/** The supervisor's own name in LOG_FORMAT=json lines. */
+const SUPERVISOR_NAME = 'mailbeacon';
+let print = (line: string) => process.stdout.write(`${line}\n`);
 const fail = (message: string, code: number) => {
   process.stderr.write(`${message}\n`);
   process.exit(code);
@@ -24,6 +26,10 @@ async function main(): Promise<void> {
   } catch (error) {
     if (error instanceof ConfigError) return fail(`mailbeacon: bad configuration:\n${error.message}`, 78);
     throw error;
+  }
+  if (config.LOG_FORMAT === 'json') {
+    const write = print;
+    print = (line) => write(jsonLogLine(SUPERVISOR_NAME, line));
   }
 
   let pipeline: RunningPipeline | undefined;
@@ -55,7 +61,7 @@ async function main(): Promise<void> {
       env: process.env,
       redisUrl: config.REDIS_URL,
       databaseUrl: config.DATABASE_URL,
-      secretFile: config.MAILBEACON_SECRET_FILE,
+      secretFile: config.secretFile,
       logFormat: config.LOG_FORMAT,
       print,
     });
@@ -63,10 +69,11 @@ async function main(): Promise<void> {
     pipeline = await started;
   } catch (error) {
     if (stopping) return;
+    if (error instanceof ConfigError) return fail(`mailbeacon: bad configuration:\n${error.message}`, 78);
     if (error instanceof PreflightError) return fail(`mailbeacon cannot start:\n${error.message}`, 1);
-    if (error instanceof AppStartError) {
-      const lines = error.lastLines.map((line) => `  ${formatLogLine(error.app, line)}`).join('\n');
-      return fail(`mailbeacon cannot start: ${error.message}.\n${lines}`, error.code === 78 ? 78 : 1);
+    if (error instanceof AppsStartError) {
+      const reports = error.failures.map((failure) => [`${failure.message}:`, ...failure.lastLines.map((line) => `  ${formatLogLine(failure.app, line)}`)].join('\n'));
+      return fail(`mailbeacon cannot start:\n${reports.join('\n')}`, error.exitCode);
     }
     throw error;
   }

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { databaseName } from '@mailbeacon/db';
-import { AppProcess, AppStartError } from './app-process';
-import { formatLogLine } from './log-lines';
+import { describeSigningKeys, SECRET_FILE_VARIABLE, signingKeysFromEnv } from '@mailbeacon/contracts';
+import { AppProcess, AppsStartError, AppStartError } from './app-process';
+import { formatLogLine, jsonLogLine } from './log-lines';
 import { localSecret } from './local-secret';
-import { checkRedis, preparePostgres } from './preflight';
+import { checkServices } from './preflight';
 
 /** The processes of the pipeline, as production runs them (see infra/): same scripts, same flags. */
 export const PIPELINE_APPS = [
@@ -29,7 +29,7 @@ export interface PipelineOptions {
   secretFile: string;
   /** Human-readable output (the apps' log lines included). */
   print(line: string): void;
-  /** Pretty lines (default) or the apps' JSON as it comes, prefixed with the app's name. */
+  /** Pretty lines (default) or JSON lines only: the apps' as they come (`name` says which), any other line made one. */
   logFormat?: 'pretty' | 'json';
   restartDelayMs?: number;
 }
@@ -48,17 +48,19 @@ export interface RunningPipeline {
  */
 export async function startPipeline(options: PipelineOptions): Promise<RunningPipeline> {
   const { print } = options;
-  await checkRedis(options.redisUrl);
-  print(`Redis       ${options.redisUrl}: ok`);
-  const applied = await preparePostgres(options.databaseUrl);
-  print(`PostgreSQL  database ${databaseName(options.databaseUrl)}: ok${applied.length ? ` (applied ${applied.join(', ')})` : ', up to date'}`);
-
+  // The signing key first: a bad key file is a configuration error, found before anything runs.
   const env: NodeJS.ProcessEnv = { ...options.env };
-  if (!env.MAILBEACON_SECRET) {
-    const { secret, created } = localSecret(options.secretFile);
-    env.MAILBEACON_SECRET = secret;
-    print(`signing key ${created ? 'generated into' : 'read from'} ${path.relative(options.root, options.secretFile) || options.secretFile} (set MAILBEACON_SECRET in production)`);
+  if (env.MAILBEACON_SECRET?.trim()) {
+    print(describeSigningKeys(signingKeysFromEnv(env, options.root)).message);
+  } else {
+    // The apps read the key from the file, as the CLI and an app started by hand do.
+    const { created } = localSecret(options.secretFile);
+    env[SECRET_FILE_VARIABLE] = options.secretFile;
+    const { keys } = signingKeysFromEnv(env, options.root);
+    print(`signing key ${keys.current.id} ${created ? 'generated into' : 'read from'} ${path.relative(options.root, options.secretFile) || options.secretFile} (set MAILBEACON_SECRET in production)`);
   }
+  await checkServices(options.redisUrl, options.databaseUrl, print);
+
   // The supervisor learns that an app is up from its info-level "started" line.
   if (env.LOG_LEVEL && QUIETER_THAN_INFO.has(env.LOG_LEVEL.trim().toLowerCase())) {
     print(`LOG_LEVEL=${env.LOG_LEVEL} hides the lines that say an app is up: using info`);
@@ -79,7 +81,7 @@ export async function startPipeline(options: PipelineOptions): Promise<RunningPi
         cwd: options.root,
         readyMessage: app.readyMessage,
         restartDelayMs: options.restartDelayMs,
-        onLine: (line) => print(options.logFormat === 'json' ? `${app.name} ${line}` : formatLogLine(app.name, line, width)),
+        onLine: (line) => print(options.logFormat === 'json' ? jsonLogLine(app.name, line) : formatLogLine(app.name, line, width)),
         onRestart: ({ code, signal, delayMs }) => print(`${app.name} stopped unexpectedly (${signal ?? `exit code ${code}`}); restarting in ${delayMs} ms`),
       }),
     );
@@ -89,10 +91,13 @@ export async function startPipeline(options: PipelineOptions): Promise<RunningPi
   };
 
   const started = await Promise.allSettled([...apps.values()].map((app) => app.start()));
-  const failed = started.find((result): result is PromiseRejectedResult => result.status === 'rejected');
-  if (failed) {
+  // Every app that could not start is reported, not only the first: one round of fixes.
+  const failures = started.flatMap((result) => (result.status === 'rejected' ? [result.reason as unknown] : []));
+  if (failures.length > 0) {
     await stop(5000);
-    throw failed.reason instanceof AppStartError ? failed.reason : new Error(String(failed.reason));
+    const other = failures.find((reason) => !(reason instanceof AppStartError));
+    if (other !== undefined) throw other instanceof Error ? other : new Error(String(other));
+    throw new AppsStartError(failures as AppStartError[]);
   }
   return { apps, adminToken, stop };
 }

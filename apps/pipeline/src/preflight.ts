@@ -1,4 +1,4 @@
-import { ensureDatabase, migrateToLatest, createDatabase, redact } from '@mailbeacon/db';
+import { ensureDatabase, migrateToLatest, createDatabase, databaseName, redact } from '@mailbeacon/db';
 import { describeError } from '@mailbeacon/service';
 import { connectRedis } from '@mailbeacon/redis-connection';
 
@@ -8,6 +8,27 @@ export class PreflightError extends Error {
 }
 
 const CONNECT_TIMEOUT_MS = 3000;
+
+/** docker-compose.yml refuses every service, the databases too, without MAILBEACON_SECRET. */
+const COMPOSE_NEEDS_SECRET =
+  '             (docker compose needs MAILBEACON_SECRET, even for this: once, echo "MAILBEACON_SECRET=$(openssl rand -base64 32)" > .env)';
+
+/**
+ * Redis and PostgreSQL, checked side by side so that, both missing, both are reported at once
+ * (one PreflightError); each one that is fine is printed as such.
+ */
+export async function checkServices(redisUrl: string, databaseUrl: string, print: (line: string) => void): Promise<void> {
+  const [redis, postgres] = await Promise.allSettled([checkRedis(redisUrl), preparePostgres(databaseUrl)]);
+  if (redis.status === 'fulfilled') print(`Redis       ${redisUrl}: ok`);
+  if (postgres.status === 'fulfilled') {
+    const applied = postgres.value;
+    print(`PostgreSQL  database ${databaseName(databaseUrl)}: ok${applied.length ? ` (applied ${applied.join(', ')})` : ', up to date'}`);
+  }
+  const problems = [redis, postgres].flatMap((result) => (result.status === 'rejected' ? [result.reason as unknown] : []));
+  const other = problems.find((problem) => !(problem instanceof PreflightError));
+  if (other !== undefined) throw other;
+  if (problems.length > 0) throw new PreflightError(problems.map((problem) => (problem as PreflightError).message).join('\n'));
+}
 
 /**
  * Connects once (no retries) and pings: one server, or a cluster (REDIS_URL redis-cluster://…),
@@ -32,6 +53,7 @@ export async function checkRedis(url: string): Promise<void> {
       [
         `Redis is not reachable at ${redact(url)}: ${describeError(error)}.`,
         '  Start one:  docker compose up -d redis',
+        COMPOSE_NEEDS_SECRET,
         '         or:  redis-server --daemonize yes',
         '  or point REDIS_URL at yours.',
       ].join('\n'),
@@ -56,6 +78,7 @@ export async function preparePostgres(url: string): Promise<string[]> {
       [
         `PostgreSQL is not reachable at ${redact(url)}: ${describeError(error)}.`,
         '  Start one:  docker compose up -d postgres',
+        COMPOSE_NEEDS_SECRET,
         '         or:  pg_ctlcluster <version> main start   (Debian/Ubuntu)',
         '  or point DATABASE_URL at yours.',
       ].join('\n'),

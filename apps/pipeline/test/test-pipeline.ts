@@ -19,7 +19,7 @@ export interface TestPipeline {
   pipeline: RunningPipeline;
   trackerPort: number;
   adminPort: number;
-  /** Everything the supervisor printed (the apps' JSON log lines, prefixed with the app). */
+  /** Everything the supervisor printed (the apps' JSON log lines, each with its app's `name`). */
   log: string[];
 }
 

@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { QUEUE_NAMES, checkClusterQueuePrefix, listenHost, loadConfigs, nonNegativeInt, portOrOff, queueName, signingKeysFromEnv, boolean, databaseUrl, loadConfig, logLevel, positiveInt, queuePrefix, redisUrl, type Env } from '@mailbeacon/contracts';
+import { QUEUE_NAMES, checkClusterQueuePrefix, listenHost, loadConfigs, nonNegativeInt, portOrOff, queueName, signingKeysFromEnv, boolean, databaseUrl, loadConfig, logLevel, positiveInt, queuePrefix, redisUrl, type Env, type SigningKeys } from '@mailbeacon/contracts';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '@mailbeacon/rewrite';
 import { z } from 'zod';
 
@@ -34,14 +34,14 @@ const schema = z.object({
   LOG_LEVEL: logLevel(),
 });
 
-export type RewriterConfig = z.output<typeof schema> & { signing: Env };
+export type RewriterConfig = z.output<typeof schema> & { signing: SigningKeys };
 
 export function loadRewriterConfig(env: Env = process.env): RewriterConfig {
-  const signing = { MAILBEACON_SECRET: env.MAILBEACON_SECRET, MAILBEACON_PREVIOUS_SECRETS: env.MAILBEACON_PREVIOUS_SECRETS };
-  // The secrets are checked now, so a bad one is a configuration error (exit 78), reported with the rest.
-  const [config] = loadConfigs(
+  // The secrets are read and checked now, once, so a bad one is a configuration error (exit 78),
+  // reported with the rest; the rewrite threads get the very secrets read here.
+  const [config, signing] = loadConfigs(
     () => checkClusterQueuePrefix(loadConfig(schema, env)),
-    () => signingKeysFromEnv(signing),
+    () => signingKeysFromEnv(env),
   );
   return { ...config, signing };
 }

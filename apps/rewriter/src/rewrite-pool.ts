@@ -1,8 +1,8 @@
 import path from 'node:path';
-import { signingKeysFromEnv, type Env } from '@mailbeacon/contracts';
+import { keyRing } from '@mailbeacon/links';
 import { rewriteMessage, type RewriteResult } from '@mailbeacon/rewrite';
 import { Piscina } from 'piscina';
-import type { ThreadRewriteOptions, ThreadTask } from './rewrite-thread';
+import type { SigningSecrets, ThreadRewriteOptions, ThreadTask } from './rewrite-thread';
 
 /** Rewrites messages on worker threads (or, with 0 threads, on the calling thread). */
 export interface RewritePool {
@@ -25,9 +25,9 @@ function transferable(bytes: Uint8Array): ArrayBuffer[] {
   return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer ? [bytes.buffer] : [];
 }
 
-export function createRewritePool(threads: number, signing: Env): RewritePool {
+export function createRewritePool(threads: number, signing: SigningSecrets): RewritePool {
   if (threads === 0) {
-    const { keys } = signingKeysFromEnv(signing);
+    const keys = keyRing(signing.current, signing.previous);
     return { rewrite: (raw, options) => rewriteMessage(raw, { ...options, keys }), close: async () => {} };
   }
   // A thread takes several tasks at once: rewriting yields while splitting, and a thread that

@@ -1,4 +1,4 @@
-import { signingKeysFromEnv, type Env } from '@mailbeacon/contracts';
+import { keyRing } from '@mailbeacon/links';
 import { rewriteMessage, type RewriteOptions, type RewriteResult } from '@mailbeacon/rewrite';
 import { workerData } from 'node:worker_threads';
 
@@ -10,7 +10,14 @@ export interface ThreadTask {
   options: ThreadRewriteOptions;
 }
 
-const { keys } = signingKeysFromEnv((workerData as { signing: Env } | undefined)?.signing ?? {});
+/** The secrets the main thread read (SigningKeys.secrets): every thread signs with the same key. */
+export interface SigningSecrets {
+  readonly current: string;
+  readonly previous: readonly string[];
+}
+
+const { signing } = workerData as { signing: SigningSecrets };
+const keys = keyRing(signing.current, signing.previous);
 
 /** Runs in a worker thread of the rewrite pool. */
 export default async function rewriteInThread({ raw, options }: ThreadTask): Promise<RewriteResult> {

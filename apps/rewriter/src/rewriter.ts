@@ -1,4 +1,4 @@
-import { DEVELOPMENT_KEY_WARNING, signingKeysFromEnv } from '@mailbeacon/contracts';
+import { describeSigningKeys } from '@mailbeacon/contracts';
 import { openDatabase, redact, TrackingDomainRepository } from '@mailbeacon/db';
 import { TrackingDomainCache } from '@mailbeacon/domains';
 import { connectRedis } from '@mailbeacon/redis-connection';
@@ -21,8 +21,9 @@ export interface RunningRewriter {
 
 /** Wires the rewrite worker: Postgres (settings), Redis (queues), the thread pool. */
 export async function startRewriter(config: RewriterConfig, logger: Logger): Promise<RunningRewriter> {
-  const { keys, development } = signingKeysFromEnv(config.signing);
-  if (development) logger.warn(DEVELOPMENT_KEY_WARNING);
+  const { keys } = config.signing;
+  const signingKey = describeSigningKeys(config.signing);
+  logger[signingKey.level](signingKey.fields, signingKey.message);
 
   const db = await openDatabase(config.DATABASE_URL).catch((error: unknown) => {
     throw new StartupError(`cannot reach PostgreSQL at ${redact(config.DATABASE_URL)}: ${describeError(error)}`);
@@ -37,7 +38,7 @@ export async function startRewriter(config: RewriterConfig, logger: Logger): Pro
   const queueOptions = { connection, prefix: config.QUEUE_PREFIX };
   const ready = new Queue(config.QUEUE_OUTBOUND_READY, queueOptions);
   const events = new Queue(config.QUEUE_TRACKING_EVENTS, queueOptions);
-  const pool = createRewritePool(config.REWRITER_THREADS, config.signing);
+  const pool = createRewritePool(config.REWRITER_THREADS, config.signing.secrets);
   const job = new RewriteJob({
     keys,
     domainsFor: (server) => cache.forServer(server),

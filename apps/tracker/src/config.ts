@@ -14,8 +14,8 @@ import {
   signingKeysFromEnv,
   type Env,
   type LogLevel,
+  type SigningKeys,
 } from '@mailbeacon/contracts';
-import type { KeyRing } from '@mailbeacon/links';
 import { z } from 'zod';
 import { IP_STORAGE_POLICIES, type IpStorage } from './client-address';
 
@@ -114,10 +114,8 @@ export interface TrackerConfig {
   /** Absolute. */
   spoolDir: string;
   logLevel: LogLevel;
-  /** Verifies tracking URLs: MAILBEACON_SECRET and MAILBEACON_PREVIOUS_SECRETS. */
-  keys: KeyRing;
-  /** True when MAILBEACON_SECRET is unset: the process must log DEVELOPMENT_KEY_WARNING. */
-  developmentKey: boolean;
+  /** Verifies tracking URLs (MAILBEACON_SECRET or the key file, MAILBEACON_PREVIOUS_SECRETS); the process logs where they came from. */
+  signing: SigningKeys;
 }
 
 /** Reads the tracker's settings; a ConfigError lists every bad variable at once (signing secrets included). */
@@ -137,7 +135,6 @@ export function loadTrackerConfig(env: Env = process.env): TrackerConfig {
     trackingEventsQueue: values.QUEUE_TRACKING_EVENTS,
     spoolDir: resolve(values.SPOOL_DIR),
     logLevel: values.LOG_LEVEL,
-    keys: signing.keys,
-    developmentKey: signing.development,
+    signing,
   };
 }

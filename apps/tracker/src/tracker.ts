@@ -1,7 +1,7 @@
 import { EventPublisher } from '@mailbeacon/event-publisher';
 import { checkEvictionPolicy, serveHttp, StartupError, describeError, REQUIRED_EVICTION_POLICY, type RunningService } from '@mailbeacon/service';
 import { connectRedis } from '@mailbeacon/redis-connection';
-import { DEVELOPMENT_KEY_WARNING } from '@mailbeacon/contracts';
+import { describeSigningKeys } from '@mailbeacon/contracts';
 import type { Logger } from 'pino';
 import type { TrackerConfig } from './config';
 import { TrackerMetrics, METRIC_PREFIX } from './metrics';
@@ -53,7 +53,8 @@ function checkRedisEviction(redisUrl: string, logger: Logger): { done: Promise<v
  * away, a spool left by a previous run replayed), the app, the HTTP server.
  */
 export async function startTracker(config: TrackerConfig, logger: Logger, options: StartTrackerOptions = {}): Promise<RunningTracker> {
-  if (config.developmentKey) logger.warn(DEVELOPMENT_KEY_WARNING);
+  const signingKey = describeSigningKeys(config.signing);
+  logger[signingKey.level](signingKey.fields, signingKey.message);
   const metrics = new TrackerMetrics();
   const batchSizes = metrics.registerHistogram({ name: `${METRIC_PREFIX}event_batch_size`, help: 'Events per group commit', buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500] });
   const publisher = new EventPublisher({
@@ -77,7 +78,7 @@ export async function startTracker(config: TrackerConfig, logger: Logger, option
   metrics.registerGauge({ name: `${METRIC_PREFIX}redis_connected`, help: '1 while the event queue is reachable', collect: () => (publisher.stats().redisConnected ? 1 : 0) });
 
   const app = createTrackerApp({
-    keys: config.keys,
+    keys: config.signing.keys,
     sink: publisher,
     hostHeader: config.trackHostHeader,
     trustProxy: config.trustProxy,

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { ConfigError, DEVELOPMENT_SECRET } from '@mailbeacon/contracts';
+import { ConfigError, signingKeysFromEnv } from '@mailbeacon/contracts';
 import { keyRing } from '@mailbeacon/links';
 import { loadTrackerConfig } from '../src/config';
 
@@ -27,10 +27,11 @@ describe('loadTrackerConfig', () => {
       trackingEventsQueue: 'tracking-events',
       spoolDir: resolve('var/spool'),
       logLevel: 'info',
-      keys: expect.anything(),
-      developmentKey: true,
+      signing: expect.anything(),
     });
-    expect(config.keys.current.id).toBe(keyRing(DEVELOPMENT_SECRET).current.id);
+    // Without MAILBEACON_SECRET: the checkout's key file if there is one, else the development key, as everywhere.
+    expect(config.signing.source).toEqual(signingKeysFromEnv({}).source);
+    expect(config.signing.keys.current.id).toBe(signingKeysFromEnv({}).keys.current.id);
     // An empty variable counts as unset.
     expect(loadTrackerConfig({ TRUST_PROXY: '', IP_STORAGE: '', TRACKER_HOST: '' })).toMatchObject({ trustProxy: ['loopback'], ipStorage: 'truncated', host: '127.0.0.1' });
   });
@@ -61,12 +62,11 @@ describe('loadTrackerConfig', () => {
       trackingEventsQueue: 'events.v2',
       spoolDir: '/var/spool/mailbeacon',
       logLevel: 'debug',
-      keys: expect.anything(),
-      developmentKey: false,
+      signing: expect.objectContaining({ source: { kind: 'environment' } }),
     });
     // The current secret signs, the previous one still verifies.
-    expect(config.keys.current.id).toBe(keyRing('current-secret-0123456789').current.id);
-    expect(config.keys.find(keyRing('previous-secret-0123456789').current.id)).toBeDefined();
+    expect(config.signing.keys.current.id).toBe(keyRing('current-secret-0123456789').current.id);
+    expect(config.signing.keys.find(keyRing('previous-secret-0123456789').current.id)).toBeDefined();
   });
 
   test('TRUST_PROXY: false turns X-Forwarded-For off; names, addresses and ranges are accepted', () => {

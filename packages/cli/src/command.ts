@@ -9,6 +9,8 @@ export interface CommandInput {
   args: string[];
   env: NodeJS.ProcessEnv;
   readStdin: () => Promise<Buffer>;
+  /** Where the checkout's signing key file is looked for (default: this checkout; null: nowhere). */
+  checkoutRoot?: string | null;
 }
 
 /** One thing the operator runs, such as `mailbeacon servers add`. */

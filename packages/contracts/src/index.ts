@@ -51,12 +51,18 @@ export type { RedisClusterUrl, RedisSeed } from './redis-url';
 
 export {
   signingKeysFromEnv,
+  describeSigningKeys,
+  findCheckoutRoot,
+  signingSecretFile,
+  readSigningSecretFile,
   SECRET_VARIABLE,
   PREVIOUS_SECRETS_VARIABLE,
+  SECRET_FILE_VARIABLE,
+  DEFAULT_SECRET_FILE,
   DEVELOPMENT_SECRET,
   DEVELOPMENT_KEY_WARNING,
 } from './signing-config';
-export type { SigningKeys } from './signing-config';
+export type { SigningKeys, SigningKeySource } from './signing-config';
 
 export { parseWith } from './payloads';
 export {

@@ -1,7 +1,7 @@
 import { verifyLink, verifyPixel } from '@mailbeacon/links';
-import { DEVELOPMENT_KEY_WARNING, signingKeysFromEnv } from '@mailbeacon/contracts';
 import { UsageError, type Command, type CommandInput, type CommandOutput } from '../command';
 import { parseCommandLine } from '../command-line';
+import { commandSigningKeys } from '../signing-keys';
 import { lines } from '../text-output';
 
 export const RESOLVE_COMMAND: Command = {
@@ -14,10 +14,10 @@ invalid. Control characters in a destination are printed as \\u escapes.`,
 };
 
 /** One line per URL: where a tracked link leads (or what a pixel is for), or `invalid <reason>`. */
-export async function resolveCommand({ args, env }: CommandInput): Promise<CommandOutput> {
-  const urls = parseCommandLine(args, {}).positionals;
+export async function resolveCommand(input: CommandInput): Promise<CommandOutput> {
+  const urls = parseCommandLine(input.args, {}).positionals;
   if (urls.length === 0) throw new UsageError('give at least one URL');
-  const { keys, development } = signingKeysFromEnv(env);
+  const { keys, notice } = commandSigningKeys(input);
   let invalid = 0;
   const results = urls.map((url) => {
     const link = verifyLink(keys, url);
@@ -30,5 +30,5 @@ export async function resolveCommand({ args, env }: CommandInput): Promise<Comma
     return `invalid ${reason}`;
   });
   // A signed destination may hold control characters: lines() shows them escaped, one URL a line.
-  return { stdout: lines(results), stderr: development ? `${DEVELOPMENT_KEY_WARNING}\n` : '', code: invalid > 0 ? 1 : 0 };
+  return { stdout: lines(results), stderr: notice, code: invalid > 0 ? 1 : 0 };
 }

@@ -1,7 +1,7 @@
-import { DEVELOPMENT_KEY_WARNING, signingKeysFromEnv } from '@mailbeacon/contracts';
 import { rewriteMessage } from '@mailbeacon/rewrite';
 import { UsageError, type Command, type CommandInput, type CommandOutput } from '../command';
 import { exactly, parseCommandLine } from '../command-line';
+import { commandSigningKeys } from '../signing-keys';
 import { lines } from '../text-output';
 
 export const REWRITE_COMMAND: Command = {
@@ -22,8 +22,8 @@ part of it is left alone goes to stderr.
 };
 
 /** Previews a message as it will be sent: the tracked message on stdout, why it was left alone on stderr. */
-export async function rewriteCommand({ args, env, readStdin }: CommandInput): Promise<CommandOutput> {
-  const { values, positionals } = parseCommandLine(args, {
+export async function rewriteCommand(input: CommandInput): Promise<CommandOutput> {
+  const { values, positionals } = parseCommandLine(input.args, {
     'tracking-domain': { type: 'string' },
     server: { type: 'string' },
     http: { type: 'boolean' },
@@ -35,8 +35,8 @@ export async function rewriteCommand({ args, env, readStdin }: CommandInput): Pr
   exactly(positionals, []);
   if (!values['tracking-domain']) throw new UsageError('--tracking-domain HOST is required');
 
-  const { keys, development } = signingKeysFromEnv(env);
-  const raw = await readStdin();
+  const { keys, notice } = commandSigningKeys(input);
+  const raw = await input.readStdin();
   const result = await rewriteMessage(raw, {
     trackingDomain: values['tracking-domain'],
     server: values.server ?? 'preview',
@@ -48,9 +48,8 @@ export async function rewriteCommand({ args, env, readStdin }: CommandInput): Pr
     keys,
   });
   const stderr = [
-    ...(development ? [DEVELOPMENT_KEY_WARNING] : []),
     ...(result.skipped ? [`untracked: ${result.skipped}`] : []),
     ...result.notes.map((note) => `note: ${note}`),
   ];
-  return { stdout: result.raw, stderr: lines(stderr), code: 0 };
+  return { stdout: result.raw, stderr: notice + lines(stderr), code: 0 };
 }
