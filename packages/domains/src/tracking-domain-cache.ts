@@ -1,70 +1,175 @@
-import type { TrackingDomain } from '@mailbeacon/db';
+import type { TrackingDomain, TrackingSettings } from '@mailbeacon/db';
 
-/** Where the cache reads the current settings from (the repository, in production). */
-export interface TrackingDomainSource {
-  list(): Promise<TrackingDomain[]>;
+/** Where the cache reads the current settings from (loadTrackingSettings, in production). */
+export interface TrackingSettingsSource {
+  load(): Promise<TrackingSettings>;
+}
+
+/** Says when the settings changed (the PostgreSQL LISTEN of TrackingSettingsListener, in production). */
+export interface TrackingSettingsChanges {
+  /** Calls `changed` on every change, and after every reconnection (what changed meanwhile was missed). */
+  start(changed: () => void): Promise<void>;
+  stop(): Promise<void>;
 }
 
 export interface TrackingDomainCacheOptions {
-  /** How often to reload (ms); a settings change is live within this time. */
+  /** How often to reload (ms) whatever the notifications say: the safety net for a lost one. */
   refreshMs: number;
-  /** Called when a reload fails; the last good copy keeps serving. */
+  /** Reloads at once when they announce a change. */
+  changes?: TrackingSettingsChanges;
+  /** Called when a load fails (once per load); the last good copy keeps serving. */
   onRefreshError?: (error: unknown) => void;
+  /**
+   * How long a message waits for a reload it depends on (one announced by a change, or the
+   * check of an unknown server) before going with the last good copy; default 2000 ms.
+   */
+  freshnessWaitMs?: number;
+  /**
+   * The least time between two reloads caused by unknown server tokens (default 1000 ms): a
+   * flood of bad tokens costs PostgreSQL at most one reload per interval.
+   */
+  unknownServerRecheckMs?: number;
 }
 
 /**
- * Every tracking domain in memory, grouped by server, reloaded periodically: the rewriter
- * asks for each message, so it must not cost a database round trip, and a short Postgres
- * outage must not stop mail.
+ * Every server and tracking domain in memory, grouped by server: the rewriter asks for each
+ * message, so it must not cost a database round trip, and a short Postgres outage must not
+ * stop mail. Reloaded when a change is announced, and periodically as a safety net.
+ *
+ * Reloads never overlap, and one asked for while another runs (a notification arriving while
+ * the reload runs, which may have read before that change committed) runs after it.
  */
 export class TrackingDomainCache {
   private byServer = new Map<string, TrackingDomain[]>();
+  /** Tokens found unknown by a reload that started after they were asked for; forgotten at the next reload. */
+  private confirmedUnknown = new Set<string>();
   private timer?: NodeJS.Timeout;
+  private running?: Promise<void>;
+  /** A reload asked for while another ran: it starts when that one ends. */
+  private queued?: Promise<void>;
+  /** The reload started by the latest change notification, until it settles: messages wait for it. */
+  private announced?: Promise<void>;
+  /** When a reload was last asked for because of an unknown token. */
+  private recheckStartedAt = -Infinity;
   private loadedAt?: Date;
+  private stopped = false;
 
   constructor(
-    private readonly source: TrackingDomainSource,
+    private readonly source: TrackingSettingsSource,
     private readonly options: TrackingDomainCacheOptions,
   ) {}
 
-  /** Loads once (throws if that fails), then keeps refreshing in the background. */
+  /** Starts listening for changes, loads once (throws if that fails), then keeps refreshing in the background. */
   async start(): Promise<void> {
-    await this.refresh();
+    await this.options.changes?.start(() => this.changeAnnounced());
+    // Listening succeeded: its reconnection call started a reload that sees every change from now on.
+    await (this.announced ?? this.reload());
     this.schedule();
   }
 
-  stop(): void {
-    if (this.timer) clearTimeout(this.timer);
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
     this.timer = undefined;
+    await this.options.changes?.stop();
   }
 
   get lastLoadedAt(): Date | undefined {
     return this.loadedAt;
   }
 
-  forServer(server: string): readonly TrackingDomain[] {
-    return this.byServer.get(server) ?? [];
+  /**
+   * The server's tracking domains, or undefined when no server has this token. A token not in
+   * memory is checked again in the database, by a reload that starts after it was asked for,
+   * before it is called unknown: the server may have been created a moment ago and its
+   * notification not be here yet. Bounded, so a flood of bad tokens costs little: at most one
+   * reload per `unknownServerRecheckMs` is started for them (tokens asked for meanwhile join a
+   * reload already waiting to start, or are answered from memory), and a token found unknown
+   * is not checked again until the next reload.
+   */
+  async domainsOf(server: string): Promise<readonly TrackingDomain[] | undefined> {
+    const announced = this.announced;
+    // A reload that hangs (PostgreSQL frozen) delays one round of messages, not every later one.
+    if (announced && !(await this.atMostFreshnessWait(announced)) && this.announced === announced) this.announced = undefined;
+    const domains = this.byServer.get(server);
+    if (domains || this.confirmedUnknown.has(server)) return domains;
+    if (!this.queued) {
+      if (performance.now() - this.recheckStartedAt < (this.options.unknownServerRecheckMs ?? 1000)) return undefined;
+      this.recheckStartedAt = performance.now();
+    }
+    if (!(await this.atMostFreshnessWait(this.reload()))) return this.byServer.get(server);
+    const found = this.byServer.get(server);
+    if (!found) this.confirmedUnknown.add(server);
+    return found;
   }
 
-  async refresh(): Promise<void> {
-    const domains = await this.source.list();
-    const byServer = new Map<string, TrackingDomain[]>();
+  /** Loads the settings now; if a load is running, once more after it (shared by everyone asking meanwhile). */
+  reload(): Promise<void> {
+    if (!this.running) {
+      this.running = this.load()
+        .catch((error: unknown) => {
+          this.options.onRefreshError?.(error);
+          throw error;
+        })
+        .finally(() => {
+          this.running = undefined;
+        });
+      return this.running;
+    }
+    this.queued ??= this.running
+      .catch(() => {})
+      .then(() => {
+        this.queued = undefined;
+        return this.reload();
+      });
+    return this.queued;
+  }
+
+  private async load(): Promise<void> {
+    const { servers, domains } = await this.source.load();
+    const byServer = new Map<string, TrackingDomain[]>(servers.map((token) => [token, []]));
     for (const domain of domains) {
       const list = byServer.get(domain.server);
       if (list) list.push(domain);
       else byServer.set(domain.server, [domain]);
     }
     this.byServer = byServer;
+    this.confirmedUnknown = new Set();
     this.loadedAt = new Date();
   }
 
+  private changeAnnounced(): void {
+    if (this.stopped) return;
+    const reload = this.reload();
+    this.announced = reload;
+    void reload
+      .catch(() => {})
+      .finally(() => {
+        if (this.announced === reload) this.announced = undefined;
+      });
+  }
+
+  /** Whether `reload` succeeded within the wait (a failure was reported by reload). */
+  private async atMostFreshnessWait(reload: Promise<void>): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), this.options.freshnessWaitMs ?? 2000);
+    });
+    const done = reload.then(
+      () => true,
+      () => false,
+    );
+    try {
+      return await Promise.race([done, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   private schedule(): void {
+    if (this.stopped) return;
     this.timer = setTimeout(async () => {
-      try {
-        await this.refresh();
-      } catch (error) {
-        this.options.onRefreshError?.(error);
-      }
+      await this.reload().catch(() => {});
       if (this.timer) this.schedule();
     }, this.options.refreshMs);
     this.timer.unref();
