@@ -49,6 +49,22 @@ export class TrackingSettingsListener {
     return this.client !== undefined;
   }
 
+  /**
+   * Resolves true once every change committed before the call has been announced: PostgreSQL
+   * sends the notifications a session has pending before the answer to its next query. False
+   * when not listening (nothing can be announced then; the reconnection will say so).
+   */
+  async sync(): Promise<boolean> {
+    const client = this.client;
+    if (!client) return false;
+    try {
+      await client.query('select 1');
+      return true;
+    } catch {
+      return false; // the connection was lost: onLost reconnects
+    }
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.retryTimer);
@@ -59,7 +75,7 @@ export class TrackingSettingsListener {
 
   private async connect(): Promise<void> {
     if (this.stopped) return;
-    const client = new pg.Client({ connectionString: this.url, keepAlive: true, application_name: TRACKING_SETTINGS_LISTENER_NAME });
+    const client = new pg.Client({ connectionString: this.url, keepAlive: true, keepAliveInitialDelayMillis: 10_000, application_name: TRACKING_SETTINGS_LISTENER_NAME });
     let lost = false;
     const onLost = (error: unknown) => {
       if (lost) return;

@@ -27,7 +27,7 @@ class Calls {
 /** The pid of the listener's backend in `database`, once it has run its LISTEN. */
 async function listenerBackend(admin: pg.Client, database: string): Promise<number | undefined> {
   const rows = await admin.query<{ pid: number }>(
-    `select pid from pg_stat_activity where datname = $1 and application_name = $2 and state = 'idle' and query ilike 'listen%'`,
+    `select pid from pg_stat_activity where datname = $1 and application_name = $2 and state = 'idle' and (query ilike 'listen%' or query = 'select 1')`,
     [database, TRACKING_SETTINGS_LISTENER_NAME],
   );
   return rows.rows[0]?.pid;
