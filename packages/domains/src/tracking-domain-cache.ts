@@ -1,4 +1,5 @@
 import type { TrackingDomain, TrackingSettings } from '@mailbeacon/db';
+import { SerialTask } from './serial-task';
 
 /** Where the cache reads the current settings from (loadTrackingSettings, in production). */
 export interface TrackingSettingsSource {
@@ -9,19 +10,25 @@ export interface TrackingSettingsSource {
 export interface TrackingSettingsChanges {
   /** Calls `changed` on every change, and after every reconnection (what changed meanwhile was missed). */
   start(changed: () => void): Promise<void>;
+  /**
+   * Resolves true once every change committed before the call has been announced (a round trip
+   * on the listening connection: notifications come first), false when not listening.
+   */
+  sync(): Promise<boolean>;
   stop(): Promise<void>;
 }
 
 export interface TrackingDomainCacheOptions {
   /** How often to reload (ms) whatever the notifications say: the safety net for a lost one. */
   refreshMs: number;
-  /** Reloads at once when they announce a change. */
+  /** Reloads at once when they announce a change; each message first syncs with them. */
   changes?: TrackingSettingsChanges;
   /** Called when a load fails (once per load); the last good copy keeps serving. */
   onRefreshError?: (error: unknown) => void;
   /**
-   * How long a message waits for a reload it depends on (one announced by a change, or the
-   * check of an unknown server) before going with the last good copy; default 2000 ms.
+   * How long a message waits for what it depends on (the sync with the change notifications, a
+   * reload they started, the check of an unknown server) before going with the last good copy;
+   * default 2000 ms.
    */
   freshnessWaitMs?: number;
   /**
@@ -33,20 +40,24 @@ export interface TrackingDomainCacheOptions {
 
 /**
  * Every server and tracking domain in memory, grouped by server: the rewriter asks for each
- * message, so it must not cost a database round trip, and a short Postgres outage must not
- * stop mail. Reloaded when a change is announced, and periodically as a safety net.
+ * message, so it must not cost a query, and a short Postgres outage must not stop mail.
+ * Reloaded when a change is announced, and periodically as a safety net.
  *
- * Reloads never overlap, and one asked for while another runs (a notification arriving while
- * the reload runs, which may have read before that change committed) runs after it.
+ * A message sent right after a change must use it: before answering, the cache syncs with the
+ * notifications (one shared round trip on the listening connection for all the messages that
+ * arrived meanwhile), then waits for the reload a notification started. Reloads never overlap,
+ * and one asked for while another runs (which may have read before that change committed)
+ * runs after it.
  */
 export class TrackingDomainCache {
   private byServer = new Map<string, TrackingDomain[]>();
   /** Tokens found unknown by a reload that started after they were asked for; forgotten at the next reload. */
   private confirmedUnknown = new Set<string>();
   private timer?: NodeJS.Timeout;
-  private running?: Promise<void>;
-  /** A reload asked for while another ran: it starts when that one ends. */
-  private queued?: Promise<void>;
+  private readonly reloads = new SerialTask(() => this.load());
+  private readonly syncs: SerialTask<boolean>;
+  /** A sync that outlived freshnessWaitMs (PostgreSQL frozen), until it settles: messages do not wait for syncs meanwhile. */
+  private hungSync?: Promise<boolean>;
   /** The reload started by the latest change notification, until it settles: messages wait for it. */
   private announced?: Promise<void>;
   /** When a reload was last asked for because of an unknown token. */
@@ -57,7 +68,9 @@ export class TrackingDomainCache {
   constructor(
     private readonly source: TrackingSettingsSource,
     private readonly options: TrackingDomainCacheOptions,
-  ) {}
+  ) {
+    this.syncs = new SerialTask(() => options.changes?.sync() ?? Promise.resolve(false));
+  }
 
   /** Starts listening for changes, loads once (throws if that fails), then keeps refreshing in the background. */
   async start(): Promise<void> {
@@ -88,16 +101,18 @@ export class TrackingDomainCache {
    * is not checked again until the next reload.
    */
   async domainsOf(server: string): Promise<readonly TrackingDomain[] | undefined> {
-    const announced = this.announced;
-    // A reload that hangs (PostgreSQL frozen) delays one round of messages, not every later one.
-    if (announced && !(await this.atMostFreshnessWait(announced)) && this.announced === announced) this.announced = undefined;
+    await this.catchUp();
     const domains = this.byServer.get(server);
     if (domains || this.confirmedUnknown.has(server)) return domains;
-    if (!this.queued) {
+    if (!this.reloads.hasQueued) {
       if (performance.now() - this.recheckStartedAt < (this.options.unknownServerRecheckMs ?? 1000)) return undefined;
       this.recheckStartedAt = performance.now();
     }
-    if (!(await this.atMostFreshnessWait(this.reload()))) return this.byServer.get(server);
+    const loaded = this.reload().then(
+      () => true,
+      () => false, // reported by load
+    );
+    if (!(await this.within(loaded, false))) return this.byServer.get(server);
     const found = this.byServer.get(server);
     if (!found) this.confirmedUnknown.add(server);
     return found;
@@ -105,28 +120,36 @@ export class TrackingDomainCache {
 
   /** Loads the settings now; if a load is running, once more after it (shared by everyone asking meanwhile). */
   reload(): Promise<void> {
-    if (!this.running) {
-      this.running = this.load()
-        .catch((error: unknown) => {
-          this.options.onRefreshError?.(error);
-          throw error;
-        })
-        .finally(() => {
-          this.running = undefined;
+    return this.reloads.run();
+  }
+
+  /** Every change committed before now announced, and loaded (or freshnessWaitMs spent trying). */
+  private async catchUp(): Promise<void> {
+    const settled = (work: Promise<unknown>) => this.within(work.then(() => true, () => true), false);
+    if (this.options.changes && !this.hungSync) {
+      const sync = this.syncs.run();
+      if (!(await settled(sync))) {
+        // A sync that hangs (PostgreSQL frozen) delays one round of messages, not every later one.
+        this.hungSync = sync;
+        void sync.catch(() => false).finally(() => {
+          if (this.hungSync === sync) this.hungSync = undefined;
         });
-      return this.running;
+      }
     }
-    this.queued ??= this.running
-      .catch(() => {})
-      .then(() => {
-        this.queued = undefined;
-        return this.reload();
-      });
-    return this.queued;
+    const announced = this.announced;
+    // The same for a reload that hangs.
+    if (announced && !(await settled(announced)) && this.announced === announced) this.announced = undefined;
   }
 
   private async load(): Promise<void> {
-    const { servers, domains } = await this.source.load();
+    let settings: TrackingSettings;
+    try {
+      settings = await this.source.load();
+    } catch (error) {
+      this.options.onRefreshError?.(error);
+      throw error;
+    }
+    const { servers, domains } = settings;
     const byServer = new Map<string, TrackingDomain[]>(servers.map((token) => [token, []]));
     for (const domain of domains) {
       const list = byServer.get(domain.server);
@@ -149,18 +172,14 @@ export class TrackingDomainCache {
       });
   }
 
-  /** Whether `reload` succeeded within the wait (a failure was reported by reload). */
-  private async atMostFreshnessWait(reload: Promise<void>): Promise<boolean> {
+  /** `work`'s result, or `late` when it takes longer than freshnessWaitMs. */
+  private async within<T>(work: Promise<T>, late: T): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(false), this.options.freshnessWaitMs ?? 2000);
+    const timeout = new Promise<T>((resolve) => {
+      timer = setTimeout(() => resolve(late), this.options.freshnessWaitMs ?? 2000);
     });
-    const done = reload.then(
-      () => true,
-      () => false,
-    );
     try {
-      return await Promise.race([done, timeout]);
+      return await Promise.race([work, timeout]);
     } finally {
       clearTimeout(timer);
     }

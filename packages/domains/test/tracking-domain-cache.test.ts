@@ -134,11 +134,20 @@ class GatedSource {
   }
 }
 
-/** A change feed the test fires by hand. */
+/** A change feed the test fires by hand; `pendingOnSync` is a notification in transit, delivered before the sync's answer (as PostgreSQL does). */
 class ManualChanges implements TrackingSettingsChanges {
   changed: () => void = () => {};
+  pendingOnSync = false;
   async start(changed: () => void): Promise<void> {
     this.changed = changed;
+  }
+  async sync(): Promise<boolean> {
+    await new Promise((resolve) => setImmediate(resolve));
+    if (this.pendingOnSync) {
+      this.pendingOnSync = false;
+      this.changed();
+    }
+    return true;
   }
   async stop(): Promise<void> {}
 }
@@ -162,6 +171,20 @@ test('a change announced while a reload runs (which may have read before it) is 
     expect(source.loads).toBe(3);
     source.release();
     expect((await asked)?.map((d) => d.host)).toEqual(['click.late.example']);
+  } finally {
+    await cache.stop();
+  }
+});
+
+test('a message syncs with the notifications first: a change still in transit when it is asked for is used', async () => {
+  const source = new GatedSource();
+  const changes = new ManualChanges();
+  const cache = new TrackingDomainCache(source, { refreshMs: TEN_MINUTES, changes });
+  await cache.start();
+  try {
+    source.current = { servers: ['srv'], domains: [domain('click.in-transit.example')] };
+    changes.pendingOnSync = true;
+    expect((await cache.domainsOf('srv'))?.map((d) => d.host)).toEqual(['click.in-transit.example']);
   } finally {
     await cache.stop();
   }
