@@ -17,7 +17,7 @@ const schema = z.object({
   REWRITER_CONCURRENCY: positiveInt(8),
   /** Threads that rewrite (CPU work off the event loop, so job locks keep being renewed); 0 rewrites in the main thread. */
   REWRITER_THREADS: nonNegativeInt(Math.max(1, availableParallelism() - 1)),
-  /** How often tracking-domain settings are reloaded: a change is live within this time. */
+  /** How often tracking-domain settings are reloaded besides the change notifications (the safety net for a lost one). */
   DOMAIN_REFRESH_MS: positiveInt(5000),
   MAX_MESSAGE_BYTES: positiveInt(DEFAULT_MAX_MESSAGE_BYTES),
   /** Track messages that already carry a DKIM-Signature (only when the platform signs again afterwards). */

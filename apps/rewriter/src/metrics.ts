@@ -24,7 +24,7 @@ export type JobOutcome = 'completed' | 'failed';
  * The codes of `skipped` (`code: explanation`), from rewriteMessage and the tracking-domain
  * choice; anything else is counted as `other`.
  */
-export const SKIP_REASONS = ['x-amp-skip', 'dkim-signed', 'signed', 'too-large', 'unparseable', 'internal-error', 'no-tracking-domain', 'other'] as const;
+export const SKIP_REASONS = ['x-amp-skip', 'dkim-signed', 'signed', 'too-large', 'unparseable', 'internal-error', 'no-tracking-domain', 'unknown-server', 'other'] as const;
 export type SkipReason = (typeof SKIP_REASONS)[number];
 
 /** The code of a `skipped` text: its first word, if it is one of SKIP_REASONS. */

@@ -1,6 +1,5 @@
 import { describeSigningKeys } from '@mailbeacon/contracts';
-import { openDatabase, redact, TrackingDomainRepository } from '@mailbeacon/db';
-import { TrackingDomainCache } from '@mailbeacon/domains';
+import { openDatabase, redact } from '@mailbeacon/db';
 import { connectRedis } from '@mailbeacon/redis-connection';
 import { allReady, checkEvictionPolicy, describeError, recentCheck, serveOperations, StartupError, type OperationsServer } from '@mailbeacon/service';
 import { Queue, Worker, type Job } from 'bullmq';
@@ -9,6 +8,7 @@ import type { RewriterConfig } from './config';
 import { RewriterMetrics } from './metrics';
 import { createRewritePool } from './rewrite-pool';
 import { RewriteJob } from './rewrite-job';
+import { startTrackingDomainCache } from './tracking-settings';
 
 export interface RunningRewriter {
   worker: Worker;
@@ -28,11 +28,10 @@ export async function startRewriter(config: RewriterConfig, logger: Logger): Pro
   const db = await openDatabase(config.DATABASE_URL).catch((error: unknown) => {
     throw new StartupError(`cannot reach PostgreSQL at ${redact(config.DATABASE_URL)}: ${describeError(error)}`);
   });
-  const cache = new TrackingDomainCache(new TrackingDomainRepository(db), {
-    refreshMs: config.DOMAIN_REFRESH_MS,
-    onRefreshError: (error) => logger.warn({ err: error }, 'could not reload tracking domains; using the last good copy'),
+  const cache = await startTrackingDomainCache(db, config, logger).catch(async (error: unknown) => {
+    await db.destroy();
+    throw error;
   });
-  await cache.start();
 
   const connection = connectRedis(config.REDIS_URL, { maxRetriesPerRequest: null });
   const queueOptions = { connection, prefix: config.QUEUE_PREFIX };
@@ -41,7 +40,7 @@ export async function startRewriter(config: RewriterConfig, logger: Logger): Pro
   const pool = createRewritePool(config.REWRITER_THREADS, config.signing.secrets);
   const job = new RewriteJob({
     keys,
-    domainsFor: (server) => cache.forServer(server),
+    domainsOf: (server) => cache.domainsOf(server),
     pool,
     ready,
     events,
@@ -95,8 +94,7 @@ export async function startRewriter(config: RewriterConfig, logger: Logger): Pro
     }
   } catch (error) {
     // Redis unreachable, or the port taken: nothing to finish, so nothing waits.
-    cache.stop();
-    await Promise.allSettled([worker.close(true), pool.close(), ready.close(), events.close(), outbound.close(), db.destroy()]);
+    await Promise.allSettled([cache.stop(), worker.close(true), pool.close(), ready.close(), events.close(), outbound.close(), db.destroy()]);
     connection.disconnect();
     throw error;
   }
@@ -119,8 +117,7 @@ export async function startRewriter(config: RewriterConfig, logger: Logger): Pro
     close: () =>
       (closing ??= (async () => {
         await worker.close();
-        cache.stop();
-        await Promise.all([pool.close(), ready.close(), events.close(), outbound.close(), db.destroy()]);
+        await Promise.all([cache.stop(), pool.close(), ready.close(), events.close(), outbound.close(), db.destroy()]);
         await connection.quit();
         // Last: /healthz answers until the work in hand is done.
         await operations?.close();

@@ -130,6 +130,7 @@ describe('the rewriter operations server', () => {
   test('skip codes map to a fixed set of labels', () => {
     expect(skipReason('x-amp-skip: X-AMP: skip header')).toBe('x-amp-skip');
     expect(skipReason('no-tracking-domain: no tracking domain for example.com')).toBe('no-tracking-domain');
+    expect(skipReason('unknown-server: no server has the token x')).toBe('unknown-server');
     expect(skipReason('internal-error: boom')).toBe('internal-error');
     expect(skipReason('something-new: ?')).toBe('other');
     expect(skipReason('')).toBe('other');

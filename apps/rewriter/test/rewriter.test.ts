@@ -119,10 +119,10 @@ describe('the rewriter worker (real Redis and Postgres)', () => {
     expect(amp.tracked).toBeNull();
     expect(amp.skipped).toMatch(/^x-amp-skip/);
     expect(amp.raw.equals(message('news@shop.example', HTML))).toBe(true);
-    for (const id of ['m-foreign', 'm-noserver']) {
+    for (const [id, code] of [['m-foreign', 'no-tracking-domain'], ['m-noserver', 'unknown-server']]) {
       const out = await ready.one(id);
       expect(out.tracked).toBeNull();
-      expect(out.skipped).toMatch(/^no-tracking-domain/);
+      expect(out.skipped).toMatch(new RegExp(`^${code}: `));
     }
     expect((await ready.one('m-foreign')).raw.equals(message('news@elsewhere.example', HTML))).toBe(true);
   });

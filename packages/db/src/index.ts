@@ -8,4 +8,8 @@ export { ServerRepository, ServerHasDomainsError, newServerToken } from './serve
 export type { Server } from './servers';
 export { TrackingDomainRepository, UnknownServerError, DuplicateTrackingDomainError } from './tracking-domains';
 export type { TrackingDomain, TrackingDomainSettings, NewTrackingDomain } from './tracking-domains';
+export { loadTrackingSettings } from './tracking-settings';
+export type { TrackingSettings } from './tracking-settings';
+export { TrackingSettingsListener, TRACKING_SETTINGS_CHANNEL, TRACKING_SETTINGS_LISTENER_NAME } from './tracking-settings-listener';
+export type { TrackingSettingsListenerOptions } from './tracking-settings-listener';
 export type { Kysely } from 'kysely';
