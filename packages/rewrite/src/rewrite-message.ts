@@ -2,7 +2,7 @@ import { newMessageToken, signLink, signPixel } from '@mailbeacon/links';
 import { openTextView } from './charset';
 import { rewriteHtml, type HtmlLinkRewriter } from './html-links';
 import { LinkPolicy, normalizeHost } from './link-policy';
-import { chunkBytes, lineEnding, splitMessage, type MessageChunk, type MimeNode } from './message-chunks';
+import { chunkBytes, lineEndingFor, splitMessage, usedLineEnding, type LineEnding, type MessageChunk, type MimeNode } from './message-chunks';
 import { openPixelHtml } from './open-pixel';
 import { resolveRewriteOptions, type ResolvedRewriteOptions, type RewriteOptions } from './rewrite-options';
 import { rewriteText } from './text-links';
@@ -64,7 +64,6 @@ class MessageRewriter {
   constructor(
     private readonly options: ResolvedRewriteOptions,
     readonly messageToken: string,
-    private readonly eol: string,
   ) {
     const host = { host: options.trackingHost, ssl: options.ssl };
     this.policy = new LinkPolicy(options);
@@ -95,7 +94,8 @@ class MessageRewriter {
     }
   }
 
-  rewritePart(node: MimeNode, kind: PartKind, body: Buffer): PartOutcome {
+  /** `eol`: the line ending to write into this part's body. */
+  rewritePart(node: MimeNode, kind: PartKind, body: Buffer, eol: LineEnding): PartOutcome {
     const encoding = parseTransferEncoding(node.encoding);
     if (!encoding) return { note: `unknown Content-Transfer-Encoding ${JSON.stringify(node.encoding)}` };
     const content = decodeBody(body, encoding);
@@ -123,8 +123,8 @@ class MessageRewriter {
     if ((encoding === '7bit' || encoding === '8bit') && !fitsIdentityEncoding(newContent, encoding)) outEncoding = 'quoted-printable';
     const newBody =
       encoding === 'quoted-printable' && !view.transcodedTo
-        ? reencodeQuotedPrintable(body, content, newContent, this.eol)
-        : encodeBody(newContent, outEncoding, this.eol, body.length > 0 && body[body.length - 1] === 0x0a);
+        ? reencodeQuotedPrintable(body, content, newContent, eol)
+        : encodeBody(newContent, outEncoding, eol, body.length > 0 && body[body.length - 1] === 0x0a);
 
     let headersChanged = false;
     if (outEncoding !== encoding) {
@@ -193,7 +193,7 @@ function rewriteChunks(
   messageToken: string,
   notes: string[],
 ): RewriteResult {
-  const eol = lineEnding(raw);
+  const messageEol = usedLineEnding(raw) ?? '\r\n';
   const root = (chunks[0] as { node: MimeNode }).node;
   const result = (skipped?: string): RewriteResult => ({
     raw: Buffer.concat(pieces),
@@ -203,12 +203,12 @@ function rewriteChunks(
     ...(skipped ? { skipped } : {}),
     notes,
   });
-  const rewriter = new MessageRewriter(options, messageToken, eol);
+  const rewriter = new MessageRewriter(options, messageToken);
   let pixel = false;
 
   if (hasXAmpSkip(root) && root.headers) {
     root.headers.remove('X-AMP');
-    pieces[0] = root.headers.build(eol);
+    pieces[0] = root.headers.build(lineEndingFor(pieces[0], messageEol));
     return result('x-amp-skip: the message asked not to be tracked');
   }
   if (!options.signsAfterTracking && root.headers && root.headers.hasHeader('dkim-signature')) {
@@ -235,13 +235,13 @@ function rewriteChunks(
     if (!kind) continue;
     const indices = bodies.get(node) ?? [];
     const body = Buffer.concat(indices.map((i) => pieces[i]));
-    const outcome = rewriter.rewritePart(node, kind, body);
+    const outcome = rewriter.rewritePart(node, kind, body, lineEndingFor(body, messageEol));
     if (outcome.note) notes.push(`part ${partNumber} (${node.contentType}): ${outcome.note}; left untouched`);
     if (!outcome.body) continue;
     if (indices.length === 0) continue;
     pieces[indices[0]] = outcome.body;
     for (const i of indices.slice(1)) pieces[i] = Buffer.alloc(0);
-    if (outcome.headersChanged && node.headers) pieces[headerIndex] = node.headers.build(eol);
+    if (outcome.headersChanged && node.headers) pieces[headerIndex] = node.headers.build(lineEndingFor(pieces[headerIndex], messageEol));
     pixel ||= outcome.pixel === true;
   }
   return result();
