@@ -1,6 +1,7 @@
 import { keyRing, InvalidSecretError } from '../src/key-ring';
 import { newMessageToken } from '../src/message-token';
-import { signLink, signPixel, verifyLink, verifyPixel, SignLinkError } from '../src/tracking-url';
+import { largestFitting } from '@mailbeacon/testing';
+import { signLink, signPixel, verifyLink, verifyPixel, SignLinkError, TrackingUrlTooLongError, MAX_TRACKING_URL_LENGTH } from '../src/tracking-url';
 
 const keys = keyRing('current-secret-0123456789');
 const host = { host: 'click.example.com' };
@@ -81,6 +82,41 @@ describe('signLink / verifyLink', () => {
     expect(() => signLink(keys, host, { ...link, url: '//evil.example' })).toThrow(SignLinkError);
     expect(() => signLink(keys, host, { ...link, server: 'a/b' })).toThrow(SignLinkError);
     expect(() => signLink(keys, host, { ...link, linkIndex: -1 })).toThrow(SignLinkError);
+  });
+
+  test.each([
+    ['ASCII', 'a'],
+    ['non-ASCII (3 UTF-8 bytes each)', '\u20ac'],
+  ])('a tracking URL is at most MAX_TRACKING_URL_LENGTH characters; a longer one is refused with its length (%s)', async (_name, filler) => {
+    const destination = (n: number) => `https://shop.example/landing?ref=${filler.repeat(n)}`;
+    const fits = (n: number) => {
+      try {
+        signLink(keys, host, { ...link, url: destination(n) });
+        return true;
+      } catch (error) {
+        if (error instanceof TrackingUrlTooLongError) return false;
+        throw error;
+      }
+    };
+    const n = await largestFitting(fits, MAX_TRACKING_URL_LENGTH);
+    const longest = signLink(keys, host, { ...link, url: destination(n) });
+    expect(longest.length).toBeLessThanOrEqual(MAX_TRACKING_URL_LENGTH);
+    expect(longest.length).toBeGreaterThan(MAX_TRACKING_URL_LENGTH - 4); // one more character is at most 4 more in base64url
+    expect(verifyLink(keys, longest)).toMatchObject({ ok: true, value: { url: destination(n) } });
+
+    const tooLong = () => signLink(keys, host, { ...link, url: destination(n + 1) });
+    expect(tooLong).toThrow(SignLinkError);
+    const error = (() => {
+      try {
+        return tooLong();
+      } catch (thrown) {
+        return thrown;
+      }
+    })() as TrackingUrlTooLongError;
+    expect(error).toBeInstanceOf(TrackingUrlTooLongError);
+    expect(error.length).toBeGreaterThan(MAX_TRACKING_URL_LENGTH);
+    expect(error.length).toBeLessThanOrEqual(longest.length + 4);
+    expect(error.message).toContain(`would be ${error.length} characters, over the ${MAX_TRACKING_URL_LENGTH}`);
   });
 });
 

@@ -1,4 +1,4 @@
-import { newMessageToken, signLink, signPixel } from '@mailbeacon/links';
+import { newMessageToken, signLink, signPixel, TrackingUrlTooLongError } from '@mailbeacon/links';
 import { openTextView } from './charset';
 import { rewriteHtml, type HtmlLinkRewriter } from './html-links';
 import { LinkPolicy, normalizeHost } from './link-policy';
@@ -19,7 +19,7 @@ export interface RewriteResult {
   pixel: boolean;
   /** Why the whole message was left untracked (`code: explanation`). */
   skipped?: string;
-  /** Parts that were left untouched inside a tracked message, and why. */
+  /** Parts left untouched and links left untracked inside a tracked message, and why. */
   notes: string[];
 }
 
@@ -52,7 +52,15 @@ interface PartOutcome {
   body?: Buffer;
   headersChanged?: boolean;
   pixel?: boolean;
+  /** Why the part was left untouched. */
   note?: string;
+  /** Links of the part left untracked, each with why. */
+  untrackedLinks?: string[];
+}
+
+/** A destination as a note names it: long ones are cut (the note is for people and logs). */
+function linkForNote(url: string): string {
+  return JSON.stringify(url.length > 100 ? `${url.slice(0, 80)}…(${url.length} characters)` : url);
 }
 
 class MessageRewriter {
@@ -74,14 +82,21 @@ class MessageRewriter {
     this.origin = normalizeHost(options.trackingHost);
   }
 
-  private urlRewriter(bytewise: boolean): (url: string) => string | undefined {
+  /** `untracked` collects the links that could have been tracked but are not, and why. */
+  private urlRewriter(bytewise: boolean, untracked: Set<string>): (url: string) => string | undefined {
     return (url) => {
       const decision = this.policy.decide(url);
       if (decision.action === 'unwrap') return decision.url;
       if (decision.action !== 'track') return undefined;
       // In a byte-per-character view a non-ASCII URL is not the URL the reader sees.
       if (bytewise && /[^\x00-\x7f]/.test(url)) return undefined;
-      return this.links.trackingUrl(decision.url);
+      try {
+        return this.links.trackingUrl(decision.url);
+      } catch (error) {
+        if (!(error instanceof TrackingUrlTooLongError)) throw error;
+        untracked.add(`link ${linkForNote(decision.url)} left untracked: ${error.message}`);
+        return undefined;
+      }
     };
   }
 
@@ -103,18 +118,19 @@ class MessageRewriter {
     const view = openTextView(content, node.charset);
     if (!view) return { note: `cannot decode charset ${JSON.stringify(node.charset)}` };
 
-    const rewriteUrl = this.urlRewriter(view.bytewise);
+    const untracked = new Set<string>();
+    const rewriteUrl = this.urlRewriter(view.bytewise, untracked);
     let text: string;
     let pixel = false;
     if (kind === 'html') {
       const rewriter: HtmlLinkRewriter = { rewriteUrl, isOpenPixel: (src) => this.isOpenPixel(src) };
       const result = rewriteHtml(view.text, rewriter, this.pixelHtml);
-      if (!result.changed) return {};
+      if (!result.changed) return { untrackedLinks: [...untracked] };
       text = result.html;
       pixel = result.pixelAdded;
     } else {
       const result = rewriteText(view.text, rewriteUrl);
-      if (!result.changed) return {};
+      if (!result.changed) return { untrackedLinks: [...untracked] };
       text = result.text;
     }
 
@@ -135,7 +151,7 @@ class MessageRewriter {
       node.setCharset(view.transcodedTo);
       headersChanged = true;
     }
-    return { body: newBody, headersChanged, pixel };
+    return { body: newBody, headersChanged, pixel, untrackedLinks: [...untracked] };
   }
 
   private setHeader(node: MimeNode, key: string, value: string): void {
@@ -237,6 +253,7 @@ function rewriteChunks(
     const body = Buffer.concat(indices.map((i) => pieces[i]));
     const outcome = rewriter.rewritePart(node, kind, body, lineEndingFor(body, messageEol));
     if (outcome.note) notes.push(`part ${partNumber} (${node.contentType}): ${outcome.note}; left untouched`);
+    for (const link of outcome.untrackedLinks ?? []) notes.push(`part ${partNumber} (${node.contentType}): ${link}`);
     if (!outcome.body) continue;
     if (indices.length === 0) continue;
     pieces[indices[0]] = outcome.body;

@@ -3,6 +3,8 @@ import * as libqp from 'libqp';
 import * as libbase64 from 'libbase64';
 import { rewriteMessage } from '../src/rewrite-message';
 import { splitMessage } from '../src/message-chunks';
+import { MAX_TRACKING_URL_LENGTH } from '@mailbeacon/links';
+import { largestFitting } from '@mailbeacon/testing';
 import { BASE_HEADERS, TOKEN, message, options, pixelsIn, trackedIn, untrack } from './fixtures';
 
 const rewrite = (raw: Buffer, overrides = {}) => rewriteMessage(raw, options(overrides));
@@ -229,6 +231,32 @@ describe('rewriteMessage: encodings and charsets', () => {
     expect(text(result.raw)).not.toContain('\r');
     const [decoded] = await partTexts(result.raw);
     expect(untrack(decoded).replace(/<img [^>]*>/, '')).toBe(html + '\n');
+  });
+});
+
+describe('rewriteMessage: long destinations (issue 10)', () => {
+  test('a link whose tracking URL would be over MAX_TRACKING_URL_LENGTH stays untracked with a note naming it; the longest that fits is tracked', async () => {
+    const destination = (n: number) => `https://shop.example/landing?ref=${'a'.repeat(n)}`;
+    const withLinks = (...urls: string[]) =>
+      message(
+        [...BASE_HEADERS, 'Content-Type: multipart/alternative; boundary="b"'],
+        multipart('b', [`Content-Type: text/plain\r\n\r\n${urls.join('\r\n')}`, `Content-Type: text/html\r\n\r\n<body>${urls.map((url) => `<a href="${url}">x</a>`).join('')}</body>`]),
+      );
+    const n = await largestFitting(async (length) => (await rewrite(withLinks(destination(length)))).links.length === 1, MAX_TRACKING_URL_LENGTH);
+    const [longest, tooLong] = [destination(n), destination(n + 1)];
+
+    const result = await rewrite(withLinks(longest, tooLong, 'https://shop.example/short'));
+    expect(result.skipped).toBeUndefined();
+    expect(result.links.map((link) => link.url)).toEqual([longest, 'https://shop.example/short']);
+    const [plain, html] = await partTexts(result.raw);
+    for (const part of [plain, html]) {
+      const tracked = trackedIn(part);
+      expect(tracked.map((link) => link.url)).toEqual([longest, 'https://shop.example/short']);
+      expect(Math.max(...tracked.map((link) => link.tracking.length))).toBeGreaterThan(MAX_TRACKING_URL_LENGTH - 4);
+      expect(part).toContain(tooLong); // as it was, and still working
+    }
+    const noteFor = (part: string) => expect.stringMatching(new RegExp(`^part \\d \\(${part}\\): link "https://shop\\.example/landing\\?ref=a+…\\(${tooLong.length} characters\\)" left untracked: the tracking URL would be \\d+ characters, over the ${MAX_TRACKING_URL_LENGTH} `));
+    expect(result.notes).toEqual([noteFor('text/plain'), noteFor('text/html')]);
   });
 });
 
