@@ -1,7 +1,7 @@
 import { keyRing, InvalidSecretError } from '../src/key-ring';
 import { newMessageToken } from '../src/message-token';
 import { largestFitting } from '@mailbeacon/testing';
-import { signLink, signPixel, verifyLink, verifyPixel, SignLinkError, TrackingUrlTooLongError, MAX_TRACKING_URL_LENGTH } from '../src/tracking-url';
+import { signLink, signPixel, verifyLink, verifyPixel, SignLinkError, TrackingUrlTooLongError, MAX_TRACKING_URL_LENGTH, locationFor } from '../src/tracking-url';
 
 const keys = keyRing('current-secret-0123456789');
 const host = { host: 'click.example.com' };
@@ -85,9 +85,9 @@ describe('signLink / verifyLink', () => {
   });
 
   test.each([
-    ['ASCII', 'a'],
-    ['non-ASCII (3 UTF-8 bytes each)', '\u20ac'],
-  ])('a tracking URL is at most MAX_TRACKING_URL_LENGTH characters; a longer one is refused with its length (%s)', async (_name, filler) => {
+    ['ASCII: the tracking URL is the longer', 'a', 'tracking URL', 4],
+    ['non-ASCII: the percent-encoded redirect is the longer', '\u20ac', 'redirect', 9],
+  ] as const)('a tracking URL and its redirect are at most MAX_TRACKING_URL_LENGTH characters; a longer one is refused with its length (%s)', async (_name, filler, what, step) => {
     const destination = (n: number) => `https://shop.example/landing?ref=${filler.repeat(n)}`;
     const fits = (n: number) => {
       try {
@@ -100,8 +100,10 @@ describe('signLink / verifyLink', () => {
     };
     const n = await largestFitting(fits, MAX_TRACKING_URL_LENGTH);
     const longest = signLink(keys, host, { ...link, url: destination(n) });
-    expect(longest.length).toBeLessThanOrEqual(MAX_TRACKING_URL_LENGTH);
-    expect(longest.length).toBeGreaterThan(MAX_TRACKING_URL_LENGTH - 4); // one more character is at most 4 more in base64url
+    const longer = what === 'tracking URL' ? longest.length : locationFor(destination(n)).length;
+    expect(Math.max(longest.length, locationFor(destination(n)).length)).toBe(longer);
+    expect(longer).toBeLessThanOrEqual(MAX_TRACKING_URL_LENGTH);
+    expect(longer).toBeGreaterThan(MAX_TRACKING_URL_LENGTH - step); // one more character adds at most `step`
     expect(verifyLink(keys, longest)).toMatchObject({ ok: true, value: { url: destination(n) } });
 
     const tooLong = () => signLink(keys, host, { ...link, url: destination(n + 1) });
@@ -114,8 +116,9 @@ describe('signLink / verifyLink', () => {
       }
     })() as TrackingUrlTooLongError;
     expect(error).toBeInstanceOf(TrackingUrlTooLongError);
+    expect(error.what).toBe(what);
     expect(error.length).toBeGreaterThan(MAX_TRACKING_URL_LENGTH);
-    expect(error.length).toBeLessThanOrEqual(longest.length + 4);
+    expect(error.length).toBeLessThanOrEqual(longer + step);
     expect(error.message).toContain(`would be ${error.length} characters, over the ${MAX_TRACKING_URL_LENGTH}`);
   });
 });
