@@ -5,14 +5,17 @@ import https from 'node:https';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
+import * as libqp from 'libqp';
 import type { TrackingEvent } from '@mailbeacon/contracts';
-import { keyRing, signLink, signPixel } from '@mailbeacon/links';
+import { keyRing, MAX_TRACKING_URL_LENGTH, signLink, signPixel } from '@mailbeacon/links';
+import { rewriteMessage } from '@mailbeacon/rewrite';
 import {
   adaptedCopy,
   capturingLogger,
   certificate,
   closeServer,
   freePort,
+  largestFitting,
   listenOnLoopback,
   listenPort,
   NGINX_CONF,
@@ -26,7 +29,7 @@ import {
   UPSTREAM_CONF_SERVER,
   type TrackingProxy,
 } from '@mailbeacon/testing';
-import { createTrackerApp, TrackerMetrics, TRANSPARENT_GIF, type EventSink } from '../../apps/tracker/src';
+import { createTrackerApp, locationFor, TrackerMetrics, TRACKER_SERVER_OPTIONS, TRANSPARENT_GIF, type EventSink } from '../../apps/tracker/src';
 
 /*
  * The tracking-host proxy as shipped: the real nginx (/usr/sbin/nginx) runs with the files
@@ -148,6 +151,10 @@ describe('infra/nginx files', () => {
     expect(proxyDirectives(CONF.plain)).toContain('proxy_set_header X-Forwarded-For $remote_addr;');
     expect(proxyDirectives(CONF.tls)).toEqual(proxyDirectives(CONF.plain));
     expect(directives(CONF.tls, /^client_|^send_timeout|^keepalive_timeout/)).toEqual(directives(CONF.plain, /^client_|^send_timeout|^keepalive_timeout/));
+    // Every server block (the TLS file's port-80 redirect too) reads the longest tracking URL.
+    const headerBuffers = directives(CONF.plain, /^large_client_header_buffers\s/);
+    expect(headerBuffers).toHaveLength(1);
+    expect(directives(CONF.tls, /^large_client_header_buffers\s/)).toEqual([headerBuffers[0], headerBuffers[0]]);
   });
 
   it('upstream.conf and upstream.compose.conf define the same upstream, each valid with the server block (nginx -t)', async () => {
@@ -283,7 +290,7 @@ describe('tracking-host.conf in front of the real tracker', () => {
       metrics: new TrackerMetrics({ defaultMetrics: false }),
       logger: capturingLogger('debug').logger,
     });
-    tracker = http.createServer(app);
+    tracker = http.createServer(TRACKER_SERVER_OPTIONS, app);
     trackerPort = await listenOnLoopback(tracker);
     nginx = await startTrackingProxy({ trackerPort, dir: temporaryDir('tracker') });
     port = nginx.port;
@@ -311,6 +318,42 @@ describe('tracking-host.conf in front of the real tracker', () => {
     expect(answer.headers.location).toBe(DESTINATION);
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({ type: 'click', server: SERVER, messageToken: MESSAGE, linkIndex: 2, url: DESTINATION, ip: CLIENT_ADDRESS, userAgent: BROWSER, method: 'GET' });
+  });
+
+  it.each([
+    ['ASCII, sent verbatim in Location', 'a'],
+    ['non-ASCII, percent-encoded in Location', '\u00e9'],
+  ])('the longest link the rewriter tracks redirects through nginx to its exact destination; one character more stays untracked, with a note (%s)', async (_name, filler) => {
+    const destination = (n: number) => `https://shop.example/landing?ref=${filler.repeat(n)}`;
+    const messageWith = (url: string) =>
+      Buffer.from(
+        `From: news@shop.example\r\nTo: reader@example.net\r\nSubject: Sale\r\nMIME-Version: 1.0\r\n` +
+          `Content-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n<body><a href="${url}">Sale</a></body>\r\n`,
+      );
+    const rewrite = (url: string) =>
+      rewriteMessage(messageWith(url), { trackingDomain: TRACKING_HOST, ssl: false, server: SERVER, keys, messageToken: MESSAGE, trackOpens: false });
+    const n = await largestFitting(async (length) => (await rewrite(destination(length))).links.length === 1, MAX_TRACKING_URL_LENGTH);
+
+    const tracked = await rewrite(destination(n));
+    // The long line made the part quoted-printable.
+    const body = libqp.decode(tracked.raw.subarray(tracked.raw.indexOf('\r\n\r\n'))).toString('latin1');
+    const trackingUrl = new RegExp(`http://${TRACKING_HOST.replace(/\./g, '\\.')}/c/[A-Za-z0-9_\\-/]+`).exec(body)?.[0];
+    expect(trackingUrl).toBeDefined();
+    // At the limit: the tracking URL (ASCII) or the percent-encoded redirect (non-ASCII).
+    expect(Math.max(trackingUrl!.length, locationFor(destination(n)).length)).toBeGreaterThan(MAX_TRACKING_URL_LENGTH - 6);
+    const answer = await send({ port, path: new URL(trackingUrl!).pathname, headers: { 'User-Agent': BROWSER } });
+    expect(answer.status).toBe(302);
+    expect(answer.headers.location).toBe(filler === 'a' ? destination(n) : new URL(destination(n)).href);
+    expect(answer.headers.location).toBe(locationFor(destination(n)));
+    expect(events).toEqual([expect.objectContaining({ type: 'click', url: destination(n), messageToken: MESSAGE })]);
+
+    const input = messageWith(destination(n + 1));
+    const over = await rewrite(destination(n + 1));
+    expect(over.skipped).toBeUndefined();
+    expect(over.links).toEqual([]);
+    expect(over.raw.equals(input)).toBe(true);
+    expect(over.notes).toEqual([expect.stringMatching(new RegExp(`^part 1 \\(text/html\\): link .* left untracked: .* would be \\d+ characters, over the ${MAX_TRACKING_URL_LENGTH} `))]);
+    expect(over.notes[0]).toContain(filler === 'a' ? 'the tracking URL would be' : 'the redirect to it (percent-encoded) would be');
   });
 
   it('the open pixel through nginx is the GIF, with an open event', async () => {
@@ -383,6 +426,17 @@ describe('tracking-host-tls.conf', () => {
     expect(seen.headers.host).toBe(TRACKING_HOST);
     expect(seen.headers['x-forwarded-for']).toBe(CLIENT_ADDRESS);
     expect(seen.headers['x-forwarded-proto']).toBe('https');
+  });
+
+  it('passes the longest tracking URL on both ports (no 414): to the upstream over HTTPS, redirected over HTTP', async () => {
+    const requestPath = `/c/${'a'.repeat(MAX_TRACKING_URL_LENGTH - `https://${TRACKING_HOST}/c/`.length)}`;
+    expect(`https://${TRACKING_HOST}${requestPath}`).toHaveLength(MAX_TRACKING_URL_LENGTH);
+    const answer = await send({ port: httpsPort, path: requestPath, tls: true });
+    expect(answer.status).toBe(200);
+    expect(upstream.seen.map((seen) => seen.url)).toEqual([requestPath]);
+    const redirect = await send({ port: httpPort, path: requestPath });
+    expect(redirect.status).toBe(301);
+    expect(redirect.headers.location).toBe(`https://${TRACKING_HOST}${requestPath}`);
   });
 
   it('redirects plain HTTP to https with the path and query string', async () => {

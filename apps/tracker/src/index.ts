@@ -15,5 +15,5 @@ export {
   DEFAULT_SPOOL_DIR,
 } from './config';
 export type { TrackerConfig, TrustProxy } from './config';
-export { startTracker } from './tracker';
+export { startTracker, TRACKER_MAX_HEADER_BYTES, TRACKER_SERVER_OPTIONS } from './tracker';
 export type { RunningTracker, StartTrackerOptions } from './tracker';

@@ -1,12 +1,16 @@
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { ClickEvent, OpenEvent } from '@mailbeacon/contracts';
-import { verifyLink, verifyPixel, type KeyRing } from '@mailbeacon/links';
+import { locationFor, verifyLink, verifyPixel, type KeyRing } from '@mailbeacon/links';
+
 import express, { type ErrorRequestHandler, type Express, type Request, type RequestHandler, type Response } from 'express';
 import type { Logger } from 'pino';
 import { v7 as uuidv7 } from 'uuid';
 import { storedAddress, type IpStorage } from './client-address';
 import type { TrustProxy } from './config';
 import type { EventSink } from './event-sink';
+
+// The redirect's Location is made where links are signed, which bounds its length.
+export { locationFor };
 import type { HitType, TrackerMetrics, TrackerRoute } from './metrics';
 
 /*
@@ -86,18 +90,6 @@ const PIXEL_HEADERS: OutgoingHttpHeaders = Object.freeze({
   Pragma: 'no-cache',
   Expires: '0',
 });
-
-/** Printable ASCII without spaces: what a Location header carries verbatim. */
-const VERBATIM_LOCATION = /^[\x21-\x7e]+$/;
-
-/**
- * The destination exactly as signed. A signed URL with characters a header cannot carry
- * (non-ASCII, spaces, control characters) goes out as the WHATWG serialisation of the same
- * URL: what the browser would have requested had the link not been tracked.
- */
-export function locationFor(destination: string): string {
-  return VERBATIM_LOCATION.test(destination) ? destination : new URL(destination).href;
-}
 
 function send(res: Response, route: TrackerRoute, status: number, headers: OutgoingHttpHeaders, body?: Buffer): void {
   (res.locals as { route?: TrackerRoute }).route = route;

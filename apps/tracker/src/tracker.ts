@@ -7,6 +7,17 @@ import type { TrackerConfig } from './config';
 import { TrackerMetrics, METRIC_PREFIX } from './metrics';
 import { createTrackerApp } from './tracker-app';
 
+/**
+ * The largest request head (request line and headers) the tracker reads, in bytes: 64 KiB,
+ * what the shipped nginx config lets through (large_client_header_buffers 4 16k), so nothing
+ * nginx passes on is refused here with 431. Node's default (16 KiB) is less than the longest
+ * tracking URL (MAX_TRACKING_URL_LENGTH, 8000) plus a browser's headers and a long Referer or
+ * cookie.
+ */
+export const TRACKER_MAX_HEADER_BYTES = 64 * 1024;
+/** Node's server options for the tracker; tests serving the tracker app use them too. */
+export const TRACKER_SERVER_OPTIONS = Object.freeze({ maxHeaderSize: TRACKER_MAX_HEADER_BYTES });
+
 export interface RunningTracker extends RunningService {
   /** e.g. http://127.0.0.1:8080 */
   url: string;
@@ -91,7 +102,7 @@ export async function startTracker(config: TrackerConfig, logger: Logger, option
   });
   let http;
   try {
-    http = await serveHttp(app, config.port, config.host, options.shutdownGraceMs ?? 10_000);
+    http = await serveHttp(app, config.port, config.host, options.shutdownGraceMs ?? 10_000, TRACKER_SERVER_OPTIONS);
   } catch (error) {
     await publisher.close();
     throw error;

@@ -3,13 +3,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { QUEUE_NAMES, parseTrackingEvent, type TrackingEvent } from '@mailbeacon/contracts';
-import { keyRing, signLink, signPixel } from '@mailbeacon/links';
+import { keyRing, MAX_TRACKING_URL_LENGTH, signLink, signPixel } from '@mailbeacon/links';
 import { OwnRedis, TEST_REDIS_URL, freePort, uniquePrefix } from '@mailbeacon/testing';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { loadTrackerConfig } from '../src/config';
-import { startTracker, type RunningTracker } from '../src/tracker';
+import { startTracker, TRACKER_MAX_HEADER_BYTES, type RunningTracker } from '../src/tracker';
 
 /* The tracker wired to real Redis: events land on the queue, survive Redis going away, and drain on SIGTERM. */
 
@@ -71,6 +71,30 @@ describe('the tracker with real Redis', () => {
       expect(byType('click')).toEqual([expect.objectContaining({ type: 'click', server: 'srv', messageToken: TOKEN, linkIndex: 2, url: 'https://shop.example/p/7?a=1&b=2', userAgent: 'Test/1.0', ip: '127.0.0.1' })]);
       expect(byType('open')).toHaveLength(1);
       expect(byType('click', 'HEAD')).toEqual([expect.objectContaining({ linkIndex: 3 })]);
+    } finally {
+      await tracker.close();
+      await prefix.cleanup();
+    }
+  });
+
+  test('the longest tracking URL is answered even with a long Referer and cookies; only a head over TRACKER_MAX_HEADER_BYTES is 431 (issue 10)', async () => {
+    const prefix = uniquePrefix();
+    const config = loadTrackerConfig({ TRACKER_PORT: String(await freePort()), REDIS_URL: TEST_REDIS_URL, QUEUE_PREFIX: prefix.prefix, SPOOL_DIR: spoolDir(), MAILBEACON_SECRET: SECRET });
+    const tracker = await startTracker(config, silent);
+    try {
+      const sign = (url: string) => signLink(keys, host, { server: 'srv', messageToken: TOKEN, linkIndex: 0, url });
+      const base = 'https://shop.example/landing?ref=';
+      // Each 3 bytes of destination are 4 characters of base64url (+1 for a partial group).
+      const destination = base + 'a'.repeat(Math.floor(((MAX_TRACKING_URL_LENGTH - sign(base).length - 1) * 3) / 4));
+      const longest = sign(destination);
+      expect(longest.length).toBeGreaterThan(MAX_TRACKING_URL_LENGTH - 8);
+      const browserHeaders = { ...TRACK, 'User-Agent': 'Mozilla/5.0 Test', Referer: `https://webmail.example/${'r'.repeat(6000)}`, Cookie: `session=${'c'.repeat(6000)}` };
+      const click = await fetch(tracker.url + new URL(longest).pathname, { headers: browserHeaders, redirect: 'manual' });
+      expect(click.status).toBe(302);
+      expect(click.headers.get('location')).toBe(destination);
+
+      const huge = await fetch(tracker.url + new URL(longest).pathname, { headers: { ...TRACK, Cookie: `c=${'c'.repeat(TRACKER_MAX_HEADER_BYTES)}` }, redirect: 'manual' });
+      expect(huge.status).toBe(431);
     } finally {
       await tracker.close();
       await prefix.cleanup();

@@ -35,6 +35,18 @@ export interface OpenPixel {
 
 export type Verified<T> = { ok: true; value: T & { keyId: string } } | { ok: false; reason: string };
 
+/**
+ * The longest tracking URL signLink makes, in characters (all ASCII), and the longest
+ * Location its redirect sends (locationFor). RFC 9110 §4.1 asks every
+ * sender and recipient to support URIs of at least 8000 octets: browsers go far beyond (Chrome
+ * 2 MB), Apache's request line stops at 8190 and nginx's default header buffer at 8 KB, which
+ * is what load balancers and proxies between the reader and the tracker are sure to accept.
+ * A destination whose tracking URL or redirect would be longer is left untracked (the link
+ * still works).
+ * The shipped nginx config (infra/nginx) and the tracker's header limit are sized from it.
+ */
+export const MAX_TRACKING_URL_LENGTH = 8000;
+
 const MAC_BYTES = 16;
 const MAX_LINK_INDEX = 1_000_000;
 const KEY_ID_PATTERN = /^[A-Za-z0-9_-]{1,16}$/;
@@ -42,7 +54,35 @@ const B64URL_PATTERN = /^[A-Za-z0-9_-]+$/;
 const INDEX_PATTERN = /^(0|[1-9][0-9]{0,6})$/;
 
 export class SignLinkError extends Error {
-  override readonly name = 'SignLinkError';
+  override readonly name: string = 'SignLinkError';
+}
+
+/** The tracking URL or its redirect would be over MAX_TRACKING_URL_LENGTH: the link must stay untracked. */
+export class TrackingUrlTooLongError extends SignLinkError {
+  override readonly name = 'TrackingUrlTooLongError';
+  constructor(
+    /** What is too long: the tracking URL, or the destination as the redirect's Location sends it. */
+    readonly what: 'tracking URL' | 'redirect',
+    readonly length: number,
+  ) {
+    super(
+      `${what === 'tracking URL' ? 'the tracking URL' : 'the redirect to it (percent-encoded)'} would be ${length} characters, ` +
+        `over the ${MAX_TRACKING_URL_LENGTH} that browsers, proxies and servers all accept (RFC 9110)`,
+    );
+  }
+}
+
+/** Printable ASCII without spaces: what a Location header carries verbatim. */
+const VERBATIM_LOCATION = /^[\x21-\x7e]+$/;
+
+/**
+ * The Location of the redirect to a destination: exactly as signed. A signed URL with
+ * characters a header cannot carry (non-ASCII, spaces, control characters) goes out as the
+ * WHATWG serialisation of the same URL: what the browser would have requested had the link
+ * not been tracked (each non-ASCII byte percent-encoded: up to 9 characters per character).
+ */
+export function locationFor(destination: string): string {
+  return VERBATIM_LOCATION.test(destination) ? destination : new URL(destination).href;
 }
 
 function mac(secret: Buffer, fields: readonly string[]): string {
@@ -77,7 +117,11 @@ export function signLink(keys: KeyRing, trackingHost: TrackingHost, link: ClickL
   if (!isHttpDestination(link.url)) throw new SignLinkError(`not an http(s) URL: ${JSON.stringify(link.url)}`);
   const key = keys.current;
   const fields = ['c', key.id, link.server, link.messageToken, String(link.linkIndex), Buffer.from(link.url, 'utf8').toString('base64url')];
-  return `${origin(trackingHost)}/${fields.join('/')}/${mac(key.secret, fields)}`;
+  const url = `${origin(trackingHost)}/${fields.join('/')}/${mac(key.secret, fields)}`;
+  if (url.length > MAX_TRACKING_URL_LENGTH) throw new TrackingUrlTooLongError('tracking URL', url.length);
+  const location = locationFor(link.url).length;
+  if (location > MAX_TRACKING_URL_LENGTH) throw new TrackingUrlTooLongError('redirect', location);
+  return url;
 }
 
 export function signPixel(keys: KeyRing, trackingHost: TrackingHost, pixel: OpenPixel): string {

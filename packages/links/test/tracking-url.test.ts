@@ -1,6 +1,7 @@
 import { keyRing, InvalidSecretError } from '../src/key-ring';
 import { newMessageToken } from '../src/message-token';
-import { signLink, signPixel, verifyLink, verifyPixel, SignLinkError } from '../src/tracking-url';
+import { largestFitting } from '@mailbeacon/testing';
+import { signLink, signPixel, verifyLink, verifyPixel, SignLinkError, TrackingUrlTooLongError, MAX_TRACKING_URL_LENGTH, locationFor } from '../src/tracking-url';
 
 const keys = keyRing('current-secret-0123456789');
 const host = { host: 'click.example.com' };
@@ -81,6 +82,44 @@ describe('signLink / verifyLink', () => {
     expect(() => signLink(keys, host, { ...link, url: '//evil.example' })).toThrow(SignLinkError);
     expect(() => signLink(keys, host, { ...link, server: 'a/b' })).toThrow(SignLinkError);
     expect(() => signLink(keys, host, { ...link, linkIndex: -1 })).toThrow(SignLinkError);
+  });
+
+  test.each([
+    ['ASCII: the tracking URL is the longer', 'a', 'tracking URL', 4],
+    ['non-ASCII: the percent-encoded redirect is the longer', '\u20ac', 'redirect', 9],
+  ] as const)('a tracking URL and its redirect are at most MAX_TRACKING_URL_LENGTH characters; a longer one is refused with its length (%s)', async (_name, filler, what, step) => {
+    const destination = (n: number) => `https://shop.example/landing?ref=${filler.repeat(n)}`;
+    const fits = (n: number) => {
+      try {
+        signLink(keys, host, { ...link, url: destination(n) });
+        return true;
+      } catch (error) {
+        if (error instanceof TrackingUrlTooLongError) return false;
+        throw error;
+      }
+    };
+    const n = await largestFitting(fits, MAX_TRACKING_URL_LENGTH);
+    const longest = signLink(keys, host, { ...link, url: destination(n) });
+    const longer = what === 'tracking URL' ? longest.length : locationFor(destination(n)).length;
+    expect(Math.max(longest.length, locationFor(destination(n)).length)).toBe(longer);
+    expect(longer).toBeLessThanOrEqual(MAX_TRACKING_URL_LENGTH);
+    expect(longer).toBeGreaterThan(MAX_TRACKING_URL_LENGTH - step); // one more character adds at most `step`
+    expect(verifyLink(keys, longest)).toMatchObject({ ok: true, value: { url: destination(n) } });
+
+    const tooLong = () => signLink(keys, host, { ...link, url: destination(n + 1) });
+    expect(tooLong).toThrow(SignLinkError);
+    const error = (() => {
+      try {
+        return tooLong();
+      } catch (thrown) {
+        return thrown;
+      }
+    })() as TrackingUrlTooLongError;
+    expect(error).toBeInstanceOf(TrackingUrlTooLongError);
+    expect(error.what).toBe(what);
+    expect(error.length).toBeGreaterThan(MAX_TRACKING_URL_LENGTH);
+    expect(error.length).toBeLessThanOrEqual(longer + step);
+    expect(error.message).toContain(`would be ${error.length} characters, over the ${MAX_TRACKING_URL_LENGTH}`);
   });
 });
 

@@ -29,8 +29,25 @@ export async function splitMessage(raw: Buffer): Promise<MessageChunk[]> {
   });
 }
 
-/** The message's own line ending: that of its first line. */
-export function lineEnding(raw: Buffer): '\r\n' | '\n' {
-  const lf = raw.indexOf(0x0a);
-  return lf > 0 && raw[lf - 1] === 0x0d ? '\r\n' : lf < 0 ? '\r\n' : '\n';
+export type LineEnding = '\r\n' | '\n';
+
+/** The line ending most of the lines in `bytes` end with (CRLF on a tie); undefined without any line break. */
+export function usedLineEnding(bytes: Buffer): LineEnding | undefined {
+  let crlf = 0;
+  let lf = 0;
+  for (let i = bytes.indexOf(0x0a); i >= 0; i = bytes.indexOf(0x0a, i + 1)) {
+    if (i > 0 && bytes[i - 1] === 0x0d) crlf++;
+    else lf++;
+  }
+  return crlf + lf === 0 ? undefined : crlf >= lf ? '\r\n' : '\n';
+}
+
+/**
+ * The line ending to write into one piece of a message (a part's body, a header block): the
+ * one the piece itself uses, else the message's. In a message that mostly uses CRLF — the
+ * only ending allowed on the wire (RFC 5322) — it is always CRLF: a bare LF there is
+ * rejected by some servers, even where the sender's own piece had them.
+ */
+export function lineEndingFor(piece: Buffer, message: LineEnding): LineEnding {
+  return message === '\r\n' ? message : (usedLineEnding(piece) ?? message);
 }

@@ -1,8 +1,8 @@
-import { newMessageToken, signLink, signPixel } from '@mailbeacon/links';
+import { newMessageToken, signLink, signPixel, TrackingUrlTooLongError } from '@mailbeacon/links';
 import { openTextView } from './charset';
 import { rewriteHtml, type HtmlLinkRewriter } from './html-links';
 import { LinkPolicy, normalizeHost } from './link-policy';
-import { chunkBytes, lineEnding, splitMessage, type MessageChunk, type MimeNode } from './message-chunks';
+import { chunkBytes, lineEndingFor, splitMessage, usedLineEnding, type LineEnding, type MessageChunk, type MimeNode } from './message-chunks';
 import { openPixelHtml } from './open-pixel';
 import { resolveRewriteOptions, type ResolvedRewriteOptions, type RewriteOptions } from './rewrite-options';
 import { rewriteText } from './text-links';
@@ -19,7 +19,7 @@ export interface RewriteResult {
   pixel: boolean;
   /** Why the whole message was left untracked (`code: explanation`). */
   skipped?: string;
-  /** Parts that were left untouched inside a tracked message, and why. */
+  /** Parts left untouched and links left untracked inside a tracked message, and why. */
   notes: string[];
 }
 
@@ -52,7 +52,15 @@ interface PartOutcome {
   body?: Buffer;
   headersChanged?: boolean;
   pixel?: boolean;
+  /** Why the part was left untouched. */
   note?: string;
+  /** Links of the part left untracked, each with why. */
+  untrackedLinks?: string[];
+}
+
+/** A destination as a note names it: long ones are cut (the note is for people and logs). */
+function linkForNote(url: string): string {
+  return JSON.stringify(url.length > 100 ? `${url.slice(0, 80)}…(${url.length} characters)` : url);
 }
 
 class MessageRewriter {
@@ -64,7 +72,6 @@ class MessageRewriter {
   constructor(
     private readonly options: ResolvedRewriteOptions,
     readonly messageToken: string,
-    private readonly eol: string,
   ) {
     const host = { host: options.trackingHost, ssl: options.ssl };
     this.policy = new LinkPolicy(options);
@@ -75,14 +82,21 @@ class MessageRewriter {
     this.origin = normalizeHost(options.trackingHost);
   }
 
-  private urlRewriter(bytewise: boolean): (url: string) => string | undefined {
+  /** `untracked` collects the links that could have been tracked but are not, and why. */
+  private urlRewriter(bytewise: boolean, untracked: Set<string>): (url: string) => string | undefined {
     return (url) => {
       const decision = this.policy.decide(url);
       if (decision.action === 'unwrap') return decision.url;
       if (decision.action !== 'track') return undefined;
       // In a byte-per-character view a non-ASCII URL is not the URL the reader sees.
       if (bytewise && /[^\x00-\x7f]/.test(url)) return undefined;
-      return this.links.trackingUrl(decision.url);
+      try {
+        return this.links.trackingUrl(decision.url);
+      } catch (error) {
+        if (!(error instanceof TrackingUrlTooLongError)) throw error;
+        untracked.add(`link ${linkForNote(decision.url)} left untracked: ${error.message}`);
+        return undefined;
+      }
     };
   }
 
@@ -95,7 +109,8 @@ class MessageRewriter {
     }
   }
 
-  rewritePart(node: MimeNode, kind: PartKind, body: Buffer): PartOutcome {
+  /** `eol`: the line ending to write into this part's body. */
+  rewritePart(node: MimeNode, kind: PartKind, body: Buffer, eol: LineEnding): PartOutcome {
     const encoding = parseTransferEncoding(node.encoding);
     if (!encoding) return { note: `unknown Content-Transfer-Encoding ${JSON.stringify(node.encoding)}` };
     const content = decodeBody(body, encoding);
@@ -103,18 +118,19 @@ class MessageRewriter {
     const view = openTextView(content, node.charset);
     if (!view) return { note: `cannot decode charset ${JSON.stringify(node.charset)}` };
 
-    const rewriteUrl = this.urlRewriter(view.bytewise);
+    const untracked = new Set<string>();
+    const rewriteUrl = this.urlRewriter(view.bytewise, untracked);
     let text: string;
     let pixel = false;
     if (kind === 'html') {
       const rewriter: HtmlLinkRewriter = { rewriteUrl, isOpenPixel: (src) => this.isOpenPixel(src) };
       const result = rewriteHtml(view.text, rewriter, this.pixelHtml);
-      if (!result.changed) return {};
+      if (!result.changed) return { untrackedLinks: [...untracked] };
       text = result.html;
       pixel = result.pixelAdded;
     } else {
       const result = rewriteText(view.text, rewriteUrl);
-      if (!result.changed) return {};
+      if (!result.changed) return { untrackedLinks: [...untracked] };
       text = result.text;
     }
 
@@ -123,8 +139,8 @@ class MessageRewriter {
     if ((encoding === '7bit' || encoding === '8bit') && !fitsIdentityEncoding(newContent, encoding)) outEncoding = 'quoted-printable';
     const newBody =
       encoding === 'quoted-printable' && !view.transcodedTo
-        ? reencodeQuotedPrintable(body, content, newContent, this.eol)
-        : encodeBody(newContent, outEncoding, this.eol, body.length > 0 && body[body.length - 1] === 0x0a);
+        ? reencodeQuotedPrintable(body, content, newContent, eol)
+        : encodeBody(newContent, outEncoding, eol, body.length > 0 && body[body.length - 1] === 0x0a);
 
     let headersChanged = false;
     if (outEncoding !== encoding) {
@@ -135,7 +151,7 @@ class MessageRewriter {
       node.setCharset(view.transcodedTo);
       headersChanged = true;
     }
-    return { body: newBody, headersChanged, pixel };
+    return { body: newBody, headersChanged, pixel, untrackedLinks: [...untracked] };
   }
 
   private setHeader(node: MimeNode, key: string, value: string): void {
@@ -193,7 +209,7 @@ function rewriteChunks(
   messageToken: string,
   notes: string[],
 ): RewriteResult {
-  const eol = lineEnding(raw);
+  const messageEol = usedLineEnding(raw) ?? '\r\n';
   const root = (chunks[0] as { node: MimeNode }).node;
   const result = (skipped?: string): RewriteResult => ({
     raw: Buffer.concat(pieces),
@@ -203,12 +219,12 @@ function rewriteChunks(
     ...(skipped ? { skipped } : {}),
     notes,
   });
-  const rewriter = new MessageRewriter(options, messageToken, eol);
+  const rewriter = new MessageRewriter(options, messageToken);
   let pixel = false;
 
   if (hasXAmpSkip(root) && root.headers) {
     root.headers.remove('X-AMP');
-    pieces[0] = root.headers.build(eol);
+    pieces[0] = root.headers.build(lineEndingFor(pieces[0], messageEol));
     return result('x-amp-skip: the message asked not to be tracked');
   }
   if (!options.signsAfterTracking && root.headers && root.headers.hasHeader('dkim-signature')) {
@@ -235,13 +251,14 @@ function rewriteChunks(
     if (!kind) continue;
     const indices = bodies.get(node) ?? [];
     const body = Buffer.concat(indices.map((i) => pieces[i]));
-    const outcome = rewriter.rewritePart(node, kind, body);
+    const outcome = rewriter.rewritePart(node, kind, body, lineEndingFor(body, messageEol));
     if (outcome.note) notes.push(`part ${partNumber} (${node.contentType}): ${outcome.note}; left untouched`);
+    for (const link of outcome.untrackedLinks ?? []) notes.push(`part ${partNumber} (${node.contentType}): ${link}`);
     if (!outcome.body) continue;
     if (indices.length === 0) continue;
     pieces[indices[0]] = outcome.body;
     for (const i of indices.slice(1)) pieces[i] = Buffer.alloc(0);
-    if (outcome.headersChanged && node.headers) pieces[headerIndex] = node.headers.build(eol);
+    if (outcome.headersChanged && node.headers) pieces[headerIndex] = node.headers.build(lineEndingFor(pieces[headerIndex], messageEol));
     pixel ||= outcome.pixel === true;
   }
   return result();

@@ -6,14 +6,28 @@ export interface TextRewrite {
 }
 
 /*
- * A URL in plain text runs over the characters URLs are made of (RFC 3986) plus the letters
- * of alphabetic scripts (IRIs such as https://example.fr/café), but stops at CJK and other
- * scripts written without spaces, so the text after a URL is not swallowed. What a writer
- * puts after a URL — sentence punctuation, a closing quote or bracket — is given back to the text.
+ * Where a URL in plain text ends is decided the way mail clients' linkifiers do it (GFM's
+ * extended autolinks, linkify-it): a URL runs over every printable ASCII character except
+ * space and the delimiters RFC 3986 appendix C names (`<`, `>`, `"`), so `|`, `{`, `}`, `^`
+ * and the like stay in it, plus the letters of alphabetic scripts (IRIs such as
+ * https://example.fr/café). It stops for sure at whitespace, control characters, those
+ * delimiters, non-ASCII punctuation (“…”, «…», 。) and scripts written without spaces (CJK,
+ * Thai…), so the text after a URL is not swallowed. What a writer puts after a URL — sentence
+ * punctuation, a closing quote or bracket — is given back to the text.
+ *
+ * Any other character right after the run (an emoji, another script's letter, an invisible
+ * format character) may or may not belong to the URL depending on the client: such a URL is
+ * left untracked as a whole rather than tracked in part, which would cut its destination and
+ * leave the rest as text after the tracking link.
  */
-const TEXT_URL = /\bhttps?(?:\+notrack)?:\/\/(?:[A-Za-z0-9\-._~:/?#[\]@!$&'()*+,;=%]|[\p{Script=Latin}\p{Script=Greek}\p{Script=Cyrillic}\p{M}])+/giu;
-const TRAILING_PUNCTUATION = /[.,:;!?'"]/;
-const CLOSERS: Record<string, string> = { ')': '(', ']': '[' };
+const URL_START = /\bhttps?(?:\+notrack)?:\/\//giu;
+const URL_RUN = /(?:[!#-;=?-~]|[\p{Script=Latin}\p{Script=Greek}\p{Script=Cyrillic}\p{M}])*/uy;
+const URL_END =
+  /[\s\p{Cc}<>"\p{P}\p{scx=Han}\p{scx=Hiragana}\p{scx=Katakana}\p{scx=Hangul}\p{scx=Bopomofo}\p{scx=Thai}\p{scx=Lao}\p{scx=Khmer}\p{scx=Myanmar}]/uy;
+/** Where the text around an untracked URL gets back to certain ground. */
+const AFTER_TOKEN = /[\s<>"]/g;
+const TRAILING_PUNCTUATION = /[.,:;!?'*_~`]/;
+const CLOSERS: Record<string, string> = { ')': '(', ']': '[', '}': '{' };
 
 function count(text: string, char: string): number {
   let n = 0;
@@ -36,13 +50,28 @@ export function trimUrlEnd(candidate: string): string {
   }
 }
 
+function endsUrl(text: string, at: number): boolean {
+  URL_END.lastIndex = at;
+  return at >= text.length || URL_END.test(text);
+}
+
 /** Rewrites every http(s) URL in plain text for which `rewriteUrl` returns a new URL. */
 export function rewriteText(text: string, rewriteUrl: (url: string) => string | undefined): TextRewrite {
   const splices: Splice[] = [];
-  for (const match of text.matchAll(TEXT_URL)) {
-    const url = trimUrlEnd(match[0]);
-    const replacement = rewriteUrl(url);
-    if (replacement !== undefined) splices.push({ start: match.index, end: match.index + url.length, text: replacement });
+  URL_START.lastIndex = 0;
+  for (let start = URL_START.exec(text); start; start = URL_START.exec(text)) {
+    URL_RUN.lastIndex = start.index + start[0].length;
+    URL_RUN.test(text);
+    const runEnd = URL_RUN.lastIndex;
+    if (endsUrl(text, runEnd)) {
+      const url = trimUrlEnd(text.slice(start.index, runEnd));
+      const replacement = rewriteUrl(url);
+      if (replacement !== undefined) splices.push({ start: start.index, end: start.index + url.length, text: replacement });
+      URL_START.lastIndex = runEnd;
+    } else {
+      AFTER_TOKEN.lastIndex = runEnd;
+      URL_START.lastIndex = AFTER_TOKEN.exec(text)?.index ?? text.length;
+    }
   }
   return { text: applySplices(text, splices), changed: splices.length > 0 };
 }

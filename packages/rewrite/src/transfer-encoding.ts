@@ -54,7 +54,7 @@ export function fitsIdentityEncoding(content: Buffer, encoding: TransferEncoding
 }
 
 /**
- * libqp keeps every CR and LF literal; a lone one (not the message's own line ending) is
+ * libqp keeps every CR and LF literal; a lone one (not the line ending written here) is
  * data, and a bare CR or LF on the wire is forbidden (RFC 5322) and rewritten by relays.
  */
 function escapeLoneLineBreaks(encoded: string, eol: string): string {
@@ -68,7 +68,7 @@ function encodeQuotedPrintable(content: Buffer, eol: string): Buffer {
 }
 
 /**
- * Encodes content for a body. `eol` is the message's own line ending style. `trailingEol`
+ * Encodes content for a body. `eol` is the line ending the part is written with (see lineEndingFor). `trailingEol`
  * keeps the line break that ended the original body where it is not content (base64, where
  * line breaks are only wrapping); in quoted-printable and identity bodies every line break
  * is content and already in `content`.

@@ -3,6 +3,8 @@ import * as libqp from 'libqp';
 import * as libbase64 from 'libbase64';
 import { rewriteMessage } from '../src/rewrite-message';
 import { splitMessage } from '../src/message-chunks';
+import { MAX_TRACKING_URL_LENGTH } from '@mailbeacon/links';
+import { largestFitting } from '@mailbeacon/testing';
 import { BASE_HEADERS, TOKEN, message, options, pixelsIn, trackedIn, untrack } from './fixtures';
 
 const rewrite = (raw: Buffer, overrides = {}) => rewriteMessage(raw, options(overrides));
@@ -229,6 +231,105 @@ describe('rewriteMessage: encodings and charsets', () => {
     expect(text(result.raw)).not.toContain('\r');
     const [decoded] = await partTexts(result.raw);
     expect(untrack(decoded).replace(/<img [^>]*>/, '')).toBe(html + '\n');
+  });
+});
+
+describe('rewriteMessage: long destinations (issue 10)', () => {
+  test('a link whose tracking URL would be over MAX_TRACKING_URL_LENGTH stays untracked with a note naming it; the longest that fits is tracked', async () => {
+    const destination = (n: number) => `https://shop.example/landing?ref=${'a'.repeat(n)}`;
+    const withLinks = (...urls: string[]) =>
+      message(
+        [...BASE_HEADERS, 'Content-Type: multipart/alternative; boundary="b"'],
+        multipart('b', [`Content-Type: text/plain\r\n\r\n${urls.join('\r\n')}`, `Content-Type: text/html\r\n\r\n<body>${urls.map((url) => `<a href="${url}">x</a>`).join('')}</body>`]),
+      );
+    const n = await largestFitting(async (length) => (await rewrite(withLinks(destination(length)))).links.length === 1, MAX_TRACKING_URL_LENGTH);
+    const [longest, tooLong] = [destination(n), destination(n + 1)];
+
+    const result = await rewrite(withLinks(longest, tooLong, 'https://shop.example/short'));
+    expect(result.skipped).toBeUndefined();
+    expect(result.links.map((link) => link.url)).toEqual([longest, 'https://shop.example/short']);
+    const [plain, html] = await partTexts(result.raw);
+    for (const part of [plain, html]) {
+      const tracked = trackedIn(part);
+      expect(tracked.map((link) => link.url)).toEqual([longest, 'https://shop.example/short']);
+      expect(Math.max(...tracked.map((link) => link.tracking.length))).toBeGreaterThan(MAX_TRACKING_URL_LENGTH - 4);
+      expect(part).toContain(tooLong); // as it was, and still working
+    }
+    const noteFor = (part: string) => expect.stringMatching(new RegExp(`^part \\d \\(${part}\\): link "https://shop\\.example/landing\\?ref=a+…\\(${tooLong.length} characters\\)" left untracked: the tracking URL would be \\d+ characters, over the ${MAX_TRACKING_URL_LENGTH} `));
+    expect(result.notes).toEqual([noteFor('text/plain'), noteFor('text/html')]);
+  });
+});
+
+describe('rewriteMessage: line endings (issue 10)', () => {
+  /** Offsets of line feeds not preceded by a carriage return. */
+  const bareLineFeeds = (bytes: Buffer): number[] => [...text(bytes).matchAll(/(?<!\r)\n/g)].map((m) => m.index);
+  const base64Lines = (content: string, eol: string) => libbase64.wrap(libbase64.encode(Buffer.from(content)), 76).replace(/\r\n/g, eol) + eol;
+  const html = `<body>${'word '.repeat(60)}<a href="https://shop.example/eol">x</a></body>`;
+  const htmlHeaders = (cte: string) => `Content-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: ${cte}\r\n\r\n`;
+
+  /** A CRLF message whose very first line ends in a bare LF (a platform that writes its first header itself). */
+  const crlfFirstLineLf = (headers: string[], body: string): Buffer => {
+    const raw = message(headers, body);
+    const firstEnd = raw.indexOf('\r\n');
+    return Buffer.concat([raw.subarray(0, firstEnd), Buffer.from('\n'), raw.subarray(firstEnd + 2)]);
+  };
+
+  test('a CRLF message whose first line ends in LF: its re-encoded base64 and quoted-printable parts are written with CRLF', async () => {
+    const raw = crlfFirstLineLf(
+      [...BASE_HEADERS, 'Content-Type: multipart/alternative; boundary="b"'],
+      multipart('b', [htmlHeaders('base64') + base64Lines(html, '\r\n'), htmlHeaders('quoted-printable') + libqp.wrap(libqp.encode(Buffer.from(html)), 76) + '\r\n']),
+    );
+    expect(bareLineFeeds(raw)).toHaveLength(1);
+    const result = await rewrite(raw);
+    expect(result.skipped).toBeUndefined();
+    expect(trackedIn((await partTexts(result.raw)).join(''))).toHaveLength(2);
+    // The sender's own bare LF (in a header block left as it was) is the only one.
+    expect(bareLineFeeds(result.raw)).toEqual(bareLineFeeds(raw));
+    expect(text(result.raw)).toMatch(/=\r\n/); // quoted-printable soft line breaks
+  });
+
+  test('headers the engine writes in such a message end in CRLF: a part whose encoding changes, and X-AMP removed', async () => {
+    const long = crlfFirstLineLf([...BASE_HEADERS, 'Content-Type: text/plain; charset=us-ascii'], `${'x'.repeat(990)} https://shop.example/long\r\n`);
+    const tracked = await rewrite(long);
+    expect(text(tracked.raw)).toContain('Content-Transfer-Encoding: quoted-printable\r\n');
+    expect(bareLineFeeds(tracked.raw)).toEqual([]);
+
+    const skipped = await rewrite(crlfFirstLineLf([...BASE_HEADERS, 'X-AMP: skip', 'Content-Type: text/plain'], 'https://shop.example/a\r\n'));
+    expect(skipped.skipped).toMatch(/^x-amp-skip/);
+    expect(text(skipped.raw)).not.toContain('X-AMP');
+    expect(bareLineFeeds(skipped.raw)).toEqual([]);
+  });
+
+  test('a part with its own line ending: in an LF message a CRLF part keeps CRLF and an LF part keeps LF', async () => {
+    const raw = message(
+      [...BASE_HEADERS, 'Content-Type: multipart/mixed; boundary="b"'],
+      multipart('b', ['Content-Type: text/html; charset=utf-8\nContent-Transfer-Encoding: base64\n\n@CRLF@', htmlHeaders('base64') + '@LF@']),
+      '\n',
+    );
+    const withBodies = Buffer.from(text(raw).replace('@CRLF@', base64Lines(html, '\r\n')).replace('@LF@', base64Lines(html, '\n')), 'latin1');
+    const result = await rewrite(withBodies);
+    const out = text(result.raw);
+    const second = out.indexOf('Content-Type: text/html', out.indexOf('Content-Type: text/html') + 1);
+    const [crlfBody, lfBody] = [out.indexOf('Content-Type: text/html'), second].map((header) => {
+      const start = out.indexOf('\n\n', header) + 2;
+      return out.slice(start, out.indexOf('\n--b', start));
+    });
+    expect(crlfBody).toMatch(/^([A-Za-z0-9+/=]{1,76}\r\n)+$/);
+    expect(lfBody).toMatch(/^([A-Za-z0-9+/=]{1,76}\n)+$/);
+    expect(trackedIn((await partTexts(result.raw)).join('')).map((link) => link.url)).toEqual(['https://shop.example/eol', 'https://shop.example/eol']);
+  });
+
+  test('in a CRLF message a part written with bare LFs is re-encoded with CRLF: no bare LF in the output', async () => {
+    const raw = Buffer.from(
+      text(message([...BASE_HEADERS, 'Content-Type: multipart/mixed; boundary="b"'], multipart('b', [htmlHeaders('base64') + '@LF@', 'Content-Type: text/plain\r\n\r\nhttps://shop.example/t']))).replace(
+        '@LF@',
+        base64Lines(html, '\n'),
+      ),
+      'latin1',
+    );
+    const result = await rewrite(raw);
+    expect(trackedIn((await partTexts(result.raw)).join(''))).toHaveLength(2);
+    expect(bareLineFeeds(result.raw)).toEqual([]);
   });
 });
 

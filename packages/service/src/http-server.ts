@@ -1,4 +1,4 @@
-import { createServer, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import { createServer, type RequestListener, type Server, type ServerOptions, type ServerResponse } from 'node:http';
 import { describeError, StartupError } from './run-service';
 import type { AddressInfo } from 'node:net';
 
@@ -45,9 +45,18 @@ function listen(server: Server, port: number, host: string): Promise<string> {
   });
 }
 
-/** An HTTP server for `handler`, listening, with a graceful close; a taken port is a StartupError. */
-export async function serveHttp(handler: RequestListener, port: number, host: string, graceMs: number): Promise<{ url: string; close(): Promise<void> }> {
-  const server = createServer(handler);
+/**
+ * An HTTP server for `handler`, listening, with a graceful close; a taken port is a StartupError.
+ * `serverOptions` are node's (e.g. `maxHeaderSize`).
+ */
+export async function serveHttp(
+  handler: RequestListener,
+  port: number,
+  host: string,
+  graceMs: number,
+  serverOptions: ServerOptions = {},
+): Promise<{ url: string; close(): Promise<void> }> {
+  const server = createServer(serverOptions, handler);
   const close = gracefulCloser(server, graceMs);
   try {
     return { url: await listen(server, port, host), close };

@@ -39,3 +39,4 @@ export {
 export type { Rewrite, NginxSetup, TrackingProxy, TrackingProxyOptions } from './nginx';
 export { parsePrometheus, sampleValue } from './prometheus-text';
 export type { Sample } from './prometheus-text';
+export { largestFitting } from './largest-fitting';
