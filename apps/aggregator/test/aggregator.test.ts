@@ -1,5 +1,5 @@
 import { jobIdForEvent, TRACKING_EVENT_JOB_OPTIONS } from '@mailbeacon/contracts';
-import { capturingLogger, openEventFixture, fixtureToken, temporaryDatabase, TEST_POSTGRES_URL, TEST_REDIS_URL, uniquePrefix, type TemporaryDatabase } from '@mailbeacon/testing';
+import { capturingLogger, clickEventFixture, messageEventFixture, openEventFixture, fixtureToken, temporaryDatabase, TEST_POSTGRES_URL, TEST_REDIS_URL, uniquePrefix, type TemporaryDatabase } from '@mailbeacon/testing';
 import pg from 'pg';
 import { startAggregator, type RunningAggregator } from '../src/aggregator';
 import { loadAggregatorConfig } from '../src/config';
@@ -86,6 +86,21 @@ describe('the aggregator', () => {
     expect(failed.attemptsMade).toBe(1); // unrecoverable: not retried
     expect((await storedTotals(temp.db)).rawOpens).toBe(1);
     expect(log.records.some((record) => record.msg === 'tracking event job failed')).toBe(true);
+  });
+
+  test('a click whose URL holds NUL is counted and stored (with a replacement character), not retried', async () => {
+    const token = fixtureToken('nul');
+    const sentAt = Date.now() - 3_600_000;
+    const url = 'https://shop.example.com/a\0b?c=\0';
+    const click = { ...clickEventFixture(token, 0, { at: sentAt + 60_000 }), url };
+    await enqueue(events.queue, [messageEventFixture(token, { at: sentAt }), click]);
+    const aggregator = await start();
+    await waitUntil(async () => (await events.queue.getCompletedCount()) === 2 || (await events.queue.getFailedCount()) > 0 || aggregator.stats.failed > 0, 20_000, 'both events');
+    expect(aggregator.stats).toMatchObject({ stored: 2, failed: 0, retries: 0 });
+    const stored = 'https://shop.example.com/a\uFFFDb?c=\uFFFD';
+    expect(await temp.db.selectFrom('clicks').select(['url', 'machine']).execute()).toEqual([{ url: stored, machine: false }]);
+    expect(await temp.db.selectFrom('link_stats').select(['url', 'clicks', 'human_clicks']).execute()).toEqual([{ url: stored, clicks: 1, human_clicks: 1 }]);
+    expect(await temp.db.selectFrom('messages').select(['clicks', 'human_clicks']).where('token', '=', token).execute()).toEqual([{ clicks: 1, human_clicks: 1 }]);
   });
 
   test('connections killed mid-batch (pg_terminate_backend): retried with backoff, exact counts', async () => {
