@@ -3,6 +3,7 @@ export type { QueueName } from './queues';
 
 export {
   InvalidPayloadError,
+  EVENT_TIME_WINDOW,
   outboundMessageJobSchema,
   outboundReadyJobSchema,
   trackedMessageEventSchema,

@@ -63,6 +63,37 @@ const trackingDomain = z.hostname('must be a hostname');
 /** Any RFC 4122 / 9562 UUID, including v7 (time-ordered ids suit the events table). */
 const eventId = z.uuid('must be a UUID');
 const timestamp = z.iso.datetime({ offset: true, error: 'must be an ISO 8601 timestamp' });
+
+/**
+ * How far from the validating clock an event's `at` may be. Events are legitimately late (a
+ * tracker's spool replayed after a long Redis outage, a job retried by BullMQ for up to ~12
+ * days, failed jobs retried by an operator), so the past bound is generous: the default
+ * retention. Clocks only drift, so the future bound is small. Beyond them the time is a bug
+ * or an attack: a year-2999 partition, `last_opened_at` stuck in the future, a time
+ * PostgreSQL cannot store.
+ */
+export const EVENT_TIME_WINDOW = Object.freeze({ maxAgeDays: 90, maxAheadMinutes: 5 });
+
+const DAY_MS = 86_400_000;
+const MINUTE_MS = 60_000;
+
+function isWithinEventWindow(value: string): boolean {
+  const at = Date.parse(value);
+  const now = Date.now();
+  return at >= now - EVENT_TIME_WINDOW.maxAgeDays * DAY_MS && at <= now + EVENT_TIME_WINDOW.maxAheadMinutes * MINUTE_MS;
+}
+
+function eventWindowMessage(value: string): string {
+  return Date.parse(value) > Date.now()
+    ? `must not be more than ${EVENT_TIME_WINDOW.maxAheadMinutes} minutes in the future (clock skew); got ${value}`
+    : `must not be more than ${EVENT_TIME_WINDOW.maxAgeDays} days in the past; got ${value}`;
+}
+
+/** An event's time: a timestamp within EVENT_TIME_WINDOW of now (checked only once it is a timestamp). */
+const eventTime = timestamp.refine(isWithinEventWindow, {
+  error: (issue) => eventWindowMessage(issue.input as string),
+  when: (payload) => payload.issues.length === 0,
+});
 /** Stored as a PostgreSQL integer: a larger index could never be written. */
 const linkIndex = z.number().int().nonnegative().max(2_147_483_647);
 /** The same rule the signer and the tracker apply: only http(s) destinations are ever tracked. */
@@ -114,7 +145,7 @@ export const trackedMessageEventSchema = z.object({
   trackingDomain,
   links: z.array(z.object({ index: linkIndex, url: httpUrl })),
   pixel: z.boolean(),
-  at: timestamp,
+  at: eventTime,
 });
 
 /** Fields the tracker records for every hit, whatever was hit. */
@@ -122,7 +153,7 @@ const hitFields = {
   id: eventId,
   server: serverToken,
   messageToken,
-  at: timestamp,
+  at: eventTime,
   ip: z.string().nullable(),
   userAgent: z.string().nullable(),
   /** HEAD hits are usually link scanners; kept so the aggregator can tell. */

@@ -1,4 +1,5 @@
 import {
+  EVENT_TIME_WINDOW,
   InvalidPayloadError,
   parseOutboundMessageJob,
   parseOutboundReadyJob,
@@ -12,7 +13,11 @@ import {
 
 const raw = Buffer.from('From: a@example.com\r\nTo: b@example.com\r\nSubject: hi\r\n\r\nhello\r\n').toString('base64');
 const messageToken = 'AbCdEfGhIjKlMnOp_-12';
-const at = '2025-01-02T03:04:05.678Z';
+const MINUTE = 60_000;
+const DAY = 86_400_000;
+/** An ISO time this far from now (events must be recent, see EVENT_TIME_WINDOW). */
+const fromNow = (ms: number) => new Date(Date.now() + ms).toISOString();
+const at = fromNow(-3_600_000);
 
 /** Runs `parse` expecting failure and returns the error, so tests can look at its fields. */
 function failure(parse: () => unknown): InvalidPayloadError {
@@ -146,7 +151,34 @@ describe('tracking events', () => {
   });
 
   it('accepts timestamps with an offset', () => {
-    expect(parseTrackingEvent({ ...openEvent, at: '2025-01-02T05:04:05+02:00' }).at).toBe('2025-01-02T05:04:05+02:00');
+    // An hour ago, written as a clock in UTC+2 shows it.
+    const withOffset = `${fromNow(-3_600_000 + 2 * 3_600_000).slice(0, 19)}+02:00`;
+    expect(parseTrackingEvent({ ...openEvent, at: withOffset }).at).toBe(withOffset);
+  });
+
+  describe('the time window', () => {
+    it('accepts late events up to the past bound, and clocks slightly ahead', () => {
+      expect(EVENT_TIME_WINDOW).toEqual({ maxAgeDays: 90, maxAheadMinutes: 5 });
+      for (const event of [openEvent, clickEvent, messageEvent]) {
+        expect(() => parseTrackingEvent({ ...event, at: fromNow(-89 * DAY) })).not.toThrow();
+        expect(() => parseTrackingEvent({ ...event, at: fromNow(4 * MINUTE) })).not.toThrow();
+      }
+    });
+
+    it.each([
+      ['the far future', '2999-01-01T00:00:00Z', /^at: must not be more than 5 minutes in the future \(clock skew\); got 2999-01-01T00:00:00Z$/],
+      ['the last instant PostgreSQL cannot store', '9999-12-31T23:59:59.999Z', /in the future/],
+      ['a clock 10 minutes ahead', fromNow(10 * MINUTE), /in the future/],
+      ['91 days ago', fromNow(-91 * DAY), /^at: must not be more than 90 days in the past; got /],
+      ['the epoch', '1970-01-01T00:00:00Z', /in the past/],
+      ['year 0', '0000-01-01T00:00:00Z', /in the past/],
+    ])('rejects %s, naming `at` and why', (_what, time, reason) => {
+      for (const event of [openEvent, clickEvent, messageEvent]) {
+        const error = failure(() => parseTrackingEvent({ ...event, at: time }));
+        expect(error.issues).toHaveLength(1);
+        expect(`${error.issues[0].path}: ${error.issues[0].message}`).toMatch(reason);
+      }
+    });
   });
 
   it('names the discriminator when the type is unknown or missing', () => {
