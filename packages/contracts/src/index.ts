@@ -60,6 +60,8 @@ export {
 export type { SigningKeys } from './signing-config';
 
 export { parseWith } from './payloads';
+export { jsonSchemaFiles, jsonSchemaText } from './json-schemas';
+export type { JsonSchemaFile } from './json-schemas';
 export {
   newServerInputSchema,
   newTrackingDomainInputSchema,
