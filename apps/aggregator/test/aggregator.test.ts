@@ -98,7 +98,9 @@ describe('the aggregator', () => {
     const ancient = { ...messageEventFixture(token, { at: now }), at: '1970-01-01T00:00:00Z' };
     await enqueue(events.queue, [future, unstorable, ancient, good]);
     const aggregator = await start();
-    await waitUntil(async () => (await events.queue.getFailedCount()) === 3 && (await events.queue.getCompletedCount()) === 1, 20_000, 'all four jobs');
+    const failureLines = () => log.records.filter((record) => record.msg === 'tracking event job failed');
+    // The log line comes from the worker's 'failed' event, which may follow Redis's count.
+    await waitUntil(async () => (await events.queue.getFailedCount()) === 3 && (await events.queue.getCompletedCount()) === 1 && failureLines().length === 3, 20_000, 'all four jobs');
     const failed = new Map((await events.queue.getFailed()).map((job) => [job.id, job]));
     expect(failed.get(jobIdForEvent(future.id))?.failedReason).toBe('invalid TrackingEvent: at: must not be more than 5 minutes in the future (clock skew); got 2999-01-01T00:00:00Z');
     expect(failed.get(jobIdForEvent(unstorable.id))?.failedReason).toMatch(/^invalid TrackingEvent: at: must not be more than 5 minutes in the future/);
@@ -109,7 +111,6 @@ describe('the aggregator', () => {
     expect(row).toEqual({ opens: 1, last_opened_at: new Date(Date.parse(good.at)), sent_at: null });
     const partitions = await sql<{ name: string }>`select tablename as name from pg_tables where tablename ~ '^(opens|clicks)_p(2999|9999|1970)'`.execute(temp.db);
     expect(partitions.rows).toEqual([]);
-    expect(log.records.filter((record) => record.msg === 'tracking event job failed')).toHaveLength(3);
   });
 
   test('a click whose URL holds NUL is counted and stored (with a replacement character), not retried', async () => {
