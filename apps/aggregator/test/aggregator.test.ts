@@ -1,5 +1,6 @@
 import { jobIdForEvent, TRACKING_EVENT_JOB_OPTIONS } from '@mailbeacon/contracts';
-import { capturingLogger, openEventFixture, fixtureToken, temporaryDatabase, TEST_POSTGRES_URL, TEST_REDIS_URL, uniquePrefix, type TemporaryDatabase } from '@mailbeacon/testing';
+import { capturingLogger, clickEventFixture, messageEventFixture, openEventFixture, fixtureToken, temporaryDatabase, TEST_POSTGRES_URL, TEST_REDIS_URL, uniquePrefix, type TemporaryDatabase } from '@mailbeacon/testing';
+import { sql } from 'kysely';
 import pg from 'pg';
 import { startAggregator, type RunningAggregator } from '../src/aggregator';
 import { loadAggregatorConfig } from '../src/config';
@@ -86,6 +87,45 @@ describe('the aggregator', () => {
     expect(failed.attemptsMade).toBe(1); // unrecoverable: not retried
     expect((await storedTotals(temp.db)).rawOpens).toBe(1);
     expect(log.records.some((record) => record.msg === 'tracking event job failed')).toBe(true);
+  });
+
+  test('events whose time is far from now fail their jobs as invalid, saying why; no partition or time is made of them', async () => {
+    const token = fixtureToken('time');
+    const now = Date.now();
+    const good = openEventFixture(token, { at: now - 60_000 });
+    const future = { ...openEventFixture(token, { at: now }), at: '2999-01-01T00:00:00Z' };
+    const unstorable = { ...clickEventFixture(token, 0, { at: now }), at: '9999-12-31T23:59:59.999Z' };
+    const ancient = { ...messageEventFixture(token, { at: now }), at: '1970-01-01T00:00:00Z' };
+    await enqueue(events.queue, [future, unstorable, ancient, good]);
+    const aggregator = await start();
+    const failureLines = () => log.records.filter((record) => record.msg === 'tracking event job failed');
+    // The log line comes from the worker's 'failed' event, which may follow Redis's count.
+    await waitUntil(async () => (await events.queue.getFailedCount()) === 3 && (await events.queue.getCompletedCount()) === 1 && failureLines().length === 3, 20_000, 'all four jobs');
+    const failed = new Map((await events.queue.getFailed()).map((job) => [job.id, job]));
+    expect(failed.get(jobIdForEvent(future.id))?.failedReason).toBe('invalid TrackingEvent: at: must not be more than 5 minutes in the future (clock skew); got 2999-01-01T00:00:00Z');
+    expect(failed.get(jobIdForEvent(unstorable.id))?.failedReason).toMatch(/^invalid TrackingEvent: at: must not be more than 5 minutes in the future/);
+    expect(failed.get(jobIdForEvent(ancient.id))?.failedReason).toMatch(/^invalid TrackingEvent: at: must not be more than 90 days in the past/);
+    for (const job of failed.values()) expect(job.attemptsMade).toBe(1); // unrecoverable: not retried
+    expect(aggregator.stats).toMatchObject({ stored: 1, failed: 0 });
+    const row = await temp.db.selectFrom('messages').select(['opens', 'last_opened_at', 'sent_at']).where('token', '=', token).executeTakeFirstOrThrow();
+    expect(row).toEqual({ opens: 1, last_opened_at: new Date(Date.parse(good.at)), sent_at: null });
+    const partitions = await sql<{ name: string }>`select tablename as name from pg_tables where tablename ~ '^(opens|clicks)_p(2999|9999|1970)'`.execute(temp.db);
+    expect(partitions.rows).toEqual([]);
+  });
+
+  test('a click whose URL holds NUL is counted and stored (with a replacement character), not retried', async () => {
+    const token = fixtureToken('nul');
+    const sentAt = Date.now() - 3_600_000;
+    const url = 'https://shop.example.com/a\0b?c=\0';
+    const click = { ...clickEventFixture(token, 0, { at: sentAt + 60_000 }), url };
+    await enqueue(events.queue, [messageEventFixture(token, { at: sentAt }), click]);
+    const aggregator = await start();
+    await waitUntil(async () => (await events.queue.getCompletedCount()) === 2 || (await events.queue.getFailedCount()) > 0 || aggregator.stats.failed > 0, 20_000, 'both events');
+    expect(aggregator.stats).toMatchObject({ stored: 2, failed: 0, retries: 0 });
+    const stored = 'https://shop.example.com/a\uFFFDb?c=\uFFFD';
+    expect(await temp.db.selectFrom('clicks').select(['url', 'machine']).execute()).toEqual([{ url: stored, machine: false }]);
+    expect(await temp.db.selectFrom('link_stats').select(['url', 'clicks', 'human_clicks']).execute()).toEqual([{ url: stored, clicks: 1, human_clicks: 1 }]);
+    expect(await temp.db.selectFrom('messages').select(['clicks', 'human_clicks']).where('token', '=', token).execute()).toEqual([{ clicks: 1, human_clicks: 1 }]);
   });
 
   test('connections killed mid-batch (pg_terminate_backend): retried with backoff, exact counts', async () => {

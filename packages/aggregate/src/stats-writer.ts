@@ -100,7 +100,7 @@ interface ClickCandidate {
  */
 const epochMs = (column: string) => sql`(extract(epoch from ${sql.ref(column)}) * 1000)::float8 as ${sql.ref(column)}`;
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
-/** Postgres text cannot hold NUL; anything else a platform sends is kept as it came. */
+/** Postgres text cannot hold NUL; every text field of an event (URLs too) goes through here, anything else is kept as it came. */
 const text = (value: string | null | undefined): string | null => (value == null ? null : value.includes('\0') ? value.replaceAll('\0', '\uFFFD') : value);
 
 function stateOf(row: MessageRow): MessageState {
@@ -310,7 +310,7 @@ export class StatsWriter {
       if (stored.has(click.id.toLowerCase())) continue; // stored by an earlier batch: a redelivery
       fresh.push({
         id: click.id.toLowerCase(), at: Date.parse(click.at), token: click.messageToken, server: click.server, linkIndex: click.linkIndex,
-        url: click.url, ip: text(click.ip), userAgent: text(click.userAgent), method: click.method, purpose: text(click.purpose),
+        url: text(click.url)!, ip: text(click.ip), userAgent: text(click.userAgent), method: click.method, purpose: text(click.purpose),
       });
     }
 

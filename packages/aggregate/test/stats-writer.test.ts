@@ -186,9 +186,15 @@ describe('StatsWriter: exactly once', () => {
 
   test('text Postgres cannot hold (NUL) is stored with a replacement character, not refused', async () => {
     const a = fixtureToken('n');
-    await writer.write([message(a, { at: T0, recipient: 'bob\0@example.org' }), open(a, { at: T0 + 60_000, userAgent: 'Mail\0Client' })]);
+    await writer.write([
+      message(a, { at: T0, recipient: 'bob\0@example.org' }),
+      open(a, { at: T0 + 60_000, userAgent: 'Mail\0Client' }),
+      { ...click(a, 1, { at: T0 + 120_000 }), url: 'https://example.com/\0' },
+    ]);
     expect((await messageRow(a)).recipient).toBe('bob\uFFFD@example.org');
     expect((await temp.db.selectFrom('opens').select('user_agent').executeTakeFirstOrThrow()).user_agent).toBe('Mail\uFFFDClient');
+    expect((await temp.db.selectFrom('clicks').select('url').executeTakeFirstOrThrow()).url).toBe('https://example.com/\uFFFD');
+    expect((await temp.db.selectFrom('link_stats').select('url').executeTakeFirstOrThrow()).url).toBe('https://example.com/\uFFFD');
   });
 });
 

@@ -3,6 +3,7 @@ export type { QueueName } from './queues';
 
 export {
   InvalidPayloadError,
+  EVENT_TIME_WINDOW,
   outboundMessageJobSchema,
   outboundReadyJobSchema,
   trackedMessageEventSchema,
@@ -65,6 +66,8 @@ export {
 export type { SigningKeys, SigningKeySource } from './signing-config';
 
 export { parseWith } from './payloads';
+export { jsonSchemaFiles, jsonSchemaText } from './json-schemas';
+export type { JsonSchemaFile } from './json-schemas';
 export {
   newServerInputSchema,
   newTrackingDomainInputSchema,

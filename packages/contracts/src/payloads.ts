@@ -54,19 +54,79 @@ export function isBase64(value: string): boolean {
   return Buffer.from(value, 'base64').length === (value.length / 4) * 3 - padding;
 }
 
-const messageId = z.string().min(1).max(998);
-const serverToken = z.string().regex(SERVER_TOKEN_PATTERN, 'must be a server token (1-64 of A-Z a-z 0-9 _ -)');
-const messageToken = z.string().regex(MESSAGE_TOKEN_PATTERN, 'must be a message token (16-64 of A-Z a-z 0-9 _ -)');
+/*
+ * The descriptions (and the patterns given for checks written as code) go into the published
+ * JSON Schema files (see json-schemas.ts), for platforms that are not written in TypeScript.
+ */
+
+/** What isBase64 accepts, as a JSON Schema pattern. */
+const BASE64_PATTERN = '^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$';
+/** isHttpDestination's first test, as a JSON Schema pattern (it also parses the URL: see docs/formats.md). */
+const HTTP_URL_PATTERN = '^[Hh][Tt][Tt][Pp][Ss]?://[^/?#]';
+
+const messageId = z.string().min(1).max(998).meta({ description: "The platform's own id for the message (1-998 characters), e.g. its Message-ID." });
+const serverToken = z
+  .string()
+  .regex(SERVER_TOKEN_PATTERN, 'must be a server token (1-64 of A-Z a-z 0-9 _ -)')
+  .meta({ description: "The sending server's token (`mailbeacon servers add`)." });
+const messageToken = z
+  .string()
+  .regex(MESSAGE_TOKEN_PATTERN, 'must be a message token (16-64 of A-Z a-z 0-9 _ -)')
+  .meta({ description: "mailbeacon's id for the message, in its tracking URLs (derived from server, messageId and the signing key)." });
 /** Raw RFC 5322 messages travel as base64 so 8-bit and binary content survives JSON. */
-const rawMessage = z.string().min(1, 'must not be empty').refine(isBase64, 'must be base64 (the raw RFC 5322 message)');
-const trackingDomain = z.hostname('must be a hostname');
+const rawMessage = z
+  .string()
+  .min(1, 'must not be empty')
+  .refine(isBase64, 'must be base64 (the raw RFC 5322 message)')
+  .meta({ description: 'The whole RFC 5322 message, standard base64 with padding, no line breaks.', pattern: BASE64_PATTERN, contentEncoding: 'base64' });
+const trackingDomain = z.hostname('must be a hostname').meta({ description: 'A tracking host, e.g. click.example.com.' });
 /** Any RFC 4122 / 9562 UUID, including v7 (time-ordered ids suit the events table). */
-const eventId = z.uuid('must be a UUID');
+const eventId = z.uuid('must be a UUID').meta({ description: "The event's UUID (v7 from the tracker, v5 of the message token from the rewriter); one event, one id." });
 const timestamp = z.iso.datetime({ offset: true, error: 'must be an ISO 8601 timestamp' });
+
+/**
+ * How far from the validating clock an event's `at` may be. Events are legitimately late (a
+ * tracker's spool replayed after a long Redis outage, a job retried by BullMQ for ~6 days,
+ * failed jobs retried by an operator), so the past bound is generous: the default retention.
+ * Clocks only drift, so the future bound is small. Beyond them the time is a bug or an
+ * attack: a year-2999 partition, `last_opened_at` stuck in the future, a time PostgreSQL
+ * cannot store. See docs/formats.md#event-times.
+ */
+export const EVENT_TIME_WINDOW = Object.freeze({ maxAgeDays: 90, maxAheadMinutes: 5 });
+
+const DAY_MS = 86_400_000;
+const MINUTE_MS = 60_000;
+
+function isWithinEventWindow(value: string): boolean {
+  const at = Date.parse(value);
+  const now = Date.now();
+  return at >= now - EVENT_TIME_WINDOW.maxAgeDays * DAY_MS && at <= now + EVENT_TIME_WINDOW.maxAheadMinutes * MINUTE_MS;
+}
+
+function eventWindowMessage(value: string): string {
+  return Date.parse(value) > Date.now()
+    ? `must not be more than ${EVENT_TIME_WINDOW.maxAheadMinutes} minutes in the future (clock skew); got ${value}`
+    : `must not be more than ${EVENT_TIME_WINDOW.maxAgeDays} days in the past; got ${value}`;
+}
+
+/** An event's time: a timestamp within EVENT_TIME_WINDOW of now (checked only once it is a timestamp). */
+const eventTime = timestamp
+  .refine(isWithinEventWindow, {
+    error: (issue) => eventWindowMessage(issue.input as string),
+    when: (payload) => payload.issues.length === 0,
+  })
+  .meta({
+    description: `When it happened, ISO 8601 with Z or an offset. The consumer rejects a time more than ${EVENT_TIME_WINDOW.maxAgeDays} days before or ${EVENT_TIME_WINDOW.maxAheadMinutes} minutes after its own clock (not expressible in JSON Schema).`,
+  });
 /** Stored as a PostgreSQL integer: a larger index could never be written. */
-const linkIndex = z.number().int().nonnegative().max(2_147_483_647);
+const linkIndex = z.number().int().nonnegative().max(2_147_483_647).meta({ description: "The link's number in its message (the same destination shares one)." });
 /** The same rule the signer and the tracker apply: only http(s) destinations are ever tracked. */
-const httpUrl = z.string().refine(isHttpDestination, 'must be an absolute http(s) URL');
+const httpUrl = z
+  .string()
+  .refine(isHttpDestination, 'must be an absolute http(s) URL')
+  .meta({ description: 'The destination: an absolute http(s) URL.', pattern: HTTP_URL_PATTERN });
+const recipient = z.string().meta({ description: 'The recipient, as the platform wants it in the statistics.' });
+const tag = z.string().meta({ description: 'A campaign or category, for the statistics.' });
 
 // ---- jobs ----------------------------------------------------------------------------
 
@@ -75,10 +135,9 @@ export const outboundMessageJobSchema = z.object({
   messageId,
   server: serverToken,
   raw: rawMessage,
-  /** Host for tracking URLs; the rewriter's default applies when absent. */
-  trackingDomain: trackingDomain.optional(),
-  recipient: z.string().optional(),
-  tag: z.string().optional(),
+  trackingDomain: trackingDomain.optional().meta({ description: "Use this tracking domain (it must be one of the server's); absent: the one matching the From domain." }),
+  recipient: recipient.optional(),
+  tag: tag.optional(),
 });
 export type OutboundMessageJob = z.infer<typeof outboundMessageJobSchema>;
 export function parseOutboundMessageJob(data: unknown): OutboundMessageJob {
@@ -90,10 +149,14 @@ export const outboundReadyJobSchema = z.object({
   messageId,
   messageToken,
   raw: rawMessage,
-  /** What was instrumented; null when the message went out untouched. */
-  tracked: z.object({ links: z.number().int().nonnegative(), pixel: z.boolean() }).nullable(),
-  /** Why tracking was skipped, for logs and support. */
-  skipped: z.string().optional(),
+  tracked: z
+    .object({
+      links: z.number().int().nonnegative().meta({ description: 'Distinct tracked links.' }),
+      pixel: z.boolean().meta({ description: 'Whether an open pixel was added.' }),
+    })
+    .nullable()
+    .meta({ description: 'What was instrumented; null when the message goes out untouched.' }),
+  skipped: z.string().optional().meta({ description: 'Why the message was left untracked: `<code>: <explanation>`, e.g. `dkim-signed: …`.' }),
 });
 export type OutboundReadyJob = z.infer<typeof outboundReadyJobSchema>;
 export function parseOutboundReadyJob(data: unknown): OutboundReadyJob {
@@ -109,12 +172,12 @@ export const trackedMessageEventSchema = z.object({
   messageToken,
   server: serverToken,
   platformMessageId: messageId,
-  recipient: z.string().optional(),
-  tag: z.string().optional(),
+  recipient: recipient.optional(),
+  tag: tag.optional(),
   trackingDomain,
-  links: z.array(z.object({ index: linkIndex, url: httpUrl })),
-  pixel: z.boolean(),
-  at: timestamp,
+  links: z.array(z.object({ index: linkIndex, url: httpUrl })).meta({ description: 'Every tracked link of the message.' }),
+  pixel: z.boolean().meta({ description: 'Whether an open pixel was added.' }),
+  at: eventTime,
 });
 
 /** Fields the tracker records for every hit, whatever was hit. */
@@ -122,15 +185,13 @@ const hitFields = {
   id: eventId,
   server: serverToken,
   messageToken,
-  at: timestamp,
-  ip: z.string().nullable(),
-  userAgent: z.string().nullable(),
+  at: eventTime,
+  ip: z.string().nullable().meta({ description: "The client's address as the tracker's IP_STORAGE keeps it (full, truncated to /24 or /48), or null." }),
+  userAgent: z.string().nullable().meta({ description: 'The User-Agent header, or null when absent.' }),
   /** HEAD hits are usually link scanners; kept so the aggregator can tell. */
-  method: z.enum(['GET', 'HEAD']),
-  /** Name of a known image proxy or scanner when detected (e.g. Apple MPP). */
-  proxy: z.string().optional(),
-  /** The request's `Sec-Purpose` (or legacy `Purpose`) header: browsers mark prefetches and previews with it. */
-  purpose: z.string().max(256).optional(),
+  method: z.enum(['GET', 'HEAD']).meta({ description: 'The HTTP method (HEAD hits are usually link scanners).' }),
+  proxy: z.string().optional().meta({ description: 'Name of a known image proxy or scanner when detected.' }),
+  purpose: z.string().max(256).optional().meta({ description: 'The Sec-Purpose (or legacy Purpose) header: browsers mark prefetches and previews with it.' }),
 };
 
 export const openEventSchema = z.object({ type: z.literal('open'), ...hitFields });

@@ -1,18 +1,5 @@
-import {
-  InvalidPayloadError,
-  parseOutboundMessageJob,
-  parseOutboundReadyJob,
-  parseTrackingEvent,
-  type ClickEvent,
-  type OpenEvent,
-  type OutboundMessageJob,
-  type OutboundReadyJob,
-  type TrackedMessageEvent,
-} from '@mailbeacon/contracts';
-
-const raw = Buffer.from('From: a@example.com\r\nTo: b@example.com\r\nSubject: hi\r\n\r\nhello\r\n').toString('base64');
-const messageToken = 'AbCdEfGhIjKlMnOp_-12';
-const at = '2025-01-02T03:04:05.678Z';
+import { EVENT_TIME_WINDOW, InvalidPayloadError, parseOutboundMessageJob, parseOutboundReadyJob, parseTrackingEvent } from '@mailbeacon/contracts';
+import { clickEvent, DAY, fromNow, invalidEvents, invalidMessageJobs, invalidReadyJobs, messageEvent, messageJob, MINUTE, openEvent, raw, readyJob } from './payload-samples';
 
 /** Runs `parse` expecting failure and returns the error, so tests can look at its fields. */
 function failure(parse: () => unknown): InvalidPayloadError {
@@ -26,14 +13,7 @@ function failure(parse: () => unknown): InvalidPayloadError {
 }
 
 describe('OutboundMessageJob', () => {
-  const job: OutboundMessageJob = {
-    messageId: '<a1@mail.example.com>',
-    server: 'srv_1-A',
-    raw,
-    trackingDomain: 'click.example.com',
-    recipient: 'b@example.com',
-    tag: 'welcome',
-  };
+  const job = messageJob;
 
   it('accepts a full and a minimal job', () => {
     expect(parseOutboundMessageJob(job)).toEqual(job);
@@ -45,18 +25,8 @@ describe('OutboundMessageJob', () => {
     expect(parseOutboundMessageJob({ ...job, addedLater: 1 })).toEqual(job);
   });
 
-  it.each([
-    ['messageId', { messageId: '' }],
-    ['messageId', { messageId: 'x'.repeat(999) }],
-    ['server', { server: 'has space' }],
-    ['server', { server: 'x'.repeat(65) }],
-    ['raw', { raw: 'not base64!' }],
-    ['raw', { raw: '' }],
-    ['trackingDomain', { trackingDomain: 'https://click.example.com' }],
-    ['recipient', { recipient: 42 }],
-    ['tag', { tag: null }],
-  ])('names %s when it is invalid', (field, change) => {
-    const error = failure(() => parseOutboundMessageJob({ ...job, ...change }));
+  it.each(invalidMessageJobs)('names %s when it is invalid', (field, data) => {
+    const error = failure(() => parseOutboundMessageJob(data));
     expect(error.issues.map((issue) => issue.path)).toEqual([field]);
     expect(error.message).toContain(`${field}: `);
     expect(error.message).toMatch(/^invalid OutboundMessageJob: /);
@@ -74,7 +44,7 @@ describe('OutboundMessageJob', () => {
 });
 
 describe('OutboundReadyJob', () => {
-  const job: OutboundReadyJob = { messageId: '<a1@x>', messageToken, raw, tracked: { links: 3, pixel: true } };
+  const job = readyJob;
 
   it('accepts tracked and untracked messages', () => {
     expect(parseOutboundReadyJob(job)).toEqual(job);
@@ -82,60 +52,14 @@ describe('OutboundReadyJob', () => {
     expect(parseOutboundReadyJob(skipped)).toEqual(skipped);
   });
 
-  it.each([
-    ['messageToken', { messageToken: 'short' }],
-    ['raw', { raw: 'a b c' }],
-    ['tracked', { tracked: undefined }],
-    ['tracked.links', { tracked: { links: -1, pixel: true } }],
-    ['tracked.links', { tracked: { links: 1.5, pixel: true } }],
-    ['tracked.pixel', { tracked: { links: 1, pixel: 'yes' } }],
-    ['skipped', { skipped: 1 }],
-  ])('names %s when it is invalid', (field, change) => {
-    const error = failure(() => parseOutboundReadyJob({ ...job, ...change }));
+  it.each(invalidReadyJobs)('names %s when it is invalid', (field, data) => {
+    const error = failure(() => parseOutboundReadyJob(data));
     expect(error.issues.map((issue) => issue.path)).toEqual([field]);
     expect(error.message).toContain(`${field}: `);
   });
 });
 
 describe('tracking events', () => {
-  const messageEvent: TrackedMessageEvent = {
-    type: 'message',
-    id: '01890a5d-ac96-774b-bcce-b302099a8057',
-    messageToken,
-    server: 'srv',
-    platformMessageId: '<a1@x>',
-    recipient: 'b@example.com',
-    tag: 'welcome',
-    trackingDomain: 'click.example.com',
-    links: [
-      { index: 0, url: 'https://example.com/a' },
-      { index: 1, url: 'http://example.com/b?c=d' },
-    ],
-    pixel: true,
-    at,
-  };
-  const openEvent: OpenEvent = {
-    type: 'open',
-    id: '6f1c1c52-3b7e-4c1a-9d0e-2b5f8f6e2a11',
-    server: 'srv',
-    messageToken,
-    at,
-    ip: '203.0.113.7',
-    userAgent: 'Mozilla/5.0',
-    method: 'GET',
-    proxy: 'apple-mpp',
-  };
-  const clickEvent: ClickEvent = {
-    ...openEvent,
-    type: 'click',
-    id: '6f1c1c52-3b7e-1c1a-8d0e-2b5f8f6e2a11',
-    ip: null,
-    userAgent: null,
-    method: 'HEAD',
-    linkIndex: 1,
-    url: 'http://example.com/b?c=d',
-  };
-
   it('accepts each event type and narrows on `type`', () => {
     expect(parseTrackingEvent(messageEvent)).toEqual(messageEvent);
     expect(parseTrackingEvent(openEvent)).toEqual(openEvent);
@@ -146,7 +70,34 @@ describe('tracking events', () => {
   });
 
   it('accepts timestamps with an offset', () => {
-    expect(parseTrackingEvent({ ...openEvent, at: '2025-01-02T05:04:05+02:00' }).at).toBe('2025-01-02T05:04:05+02:00');
+    // An hour ago, written as a clock in UTC+2 shows it.
+    const withOffset = `${fromNow(-3_600_000 + 2 * 3_600_000).slice(0, 19)}+02:00`;
+    expect(parseTrackingEvent({ ...openEvent, at: withOffset }).at).toBe(withOffset);
+  });
+
+  describe('the time window', () => {
+    it('accepts late events up to the past bound, and clocks slightly ahead', () => {
+      expect(EVENT_TIME_WINDOW).toEqual({ maxAgeDays: 90, maxAheadMinutes: 5 });
+      for (const event of [openEvent, clickEvent, messageEvent]) {
+        expect(() => parseTrackingEvent({ ...event, at: fromNow(-89 * DAY) })).not.toThrow();
+        expect(() => parseTrackingEvent({ ...event, at: fromNow(4 * MINUTE) })).not.toThrow();
+      }
+    });
+
+    it.each([
+      ['the far future', '2999-01-01T00:00:00Z', /^at: must not be more than 5 minutes in the future \(clock skew\); got 2999-01-01T00:00:00Z$/],
+      ['the last instant PostgreSQL cannot store', '9999-12-31T23:59:59.999Z', /in the future/],
+      ['a clock 10 minutes ahead', fromNow(10 * MINUTE), /in the future/],
+      ['91 days ago', fromNow(-91 * DAY), /^at: must not be more than 90 days in the past; got /],
+      ['the epoch', '1970-01-01T00:00:00Z', /in the past/],
+      ['year 0', '0000-01-01T00:00:00Z', /in the past/],
+    ])('rejects %s, naming `at` and why', (_what, time, reason) => {
+      for (const event of [openEvent, clickEvent, messageEvent]) {
+        const error = failure(() => parseTrackingEvent({ ...event, at: time }));
+        expect(error.issues).toHaveLength(1);
+        expect(`${error.issues[0].path}: ${error.issues[0].message}`).toMatch(reason);
+      }
+    });
   });
 
   it('names the discriminator when the type is unknown or missing', () => {
@@ -155,25 +106,7 @@ describe('tracking events', () => {
     expect(failure(() => parseTrackingEvent(untyped)).message).toContain('type: ');
   });
 
-  it.each([
-    ['id', { ...openEvent, id: 'not-a-uuid' }],
-    ['at', { ...openEvent, at: '2025-01-02' }],
-    ['at', { ...openEvent, at: 'yesterday' }],
-    ['method', { ...openEvent, method: 'POST' }],
-    ['ip', { ...openEvent, ip: undefined }],
-    ['userAgent', { ...openEvent, userAgent: 7 }],
-    ['messageToken', { ...openEvent, messageToken: 'bad token with spaces' }],
-    ['server', { ...openEvent, server: 'a/b' }],
-    ['linkIndex', { ...clickEvent, linkIndex: -1 }],
-    ['linkIndex', { ...clickEvent, linkIndex: 2 ** 31 }],
-    ['purpose', { ...openEvent, purpose: 'x'.repeat(257) }],
-    ['url', { ...clickEvent, url: 'javascript:alert(1)' }],
-    ['links[1].url', { ...messageEvent, links: [messageEvent.links[0], { index: 1, url: 'ftp://example.com' }] }],
-    ['links[0].index', { ...messageEvent, links: [{ index: 'zero', url: 'https://example.com' }] }],
-    ['trackingDomain', { ...messageEvent, trackingDomain: undefined }],
-    ['platformMessageId', { ...messageEvent, platformMessageId: '' }],
-    ['pixel', { ...messageEvent, pixel: 'true' }],
-  ])('names %s when it is invalid', (field, event) => {
+  it.each(invalidEvents)('names %s when it is invalid', (field, event) => {
     const error = failure(() => parseTrackingEvent(event));
     expect(error.issues.map((issue) => issue.path)).toEqual([field]);
     expect(error.message).toContain(`${field}: `);
