@@ -37,11 +37,13 @@ function runStart(env: NodeJS.ProcessEnv, timeoutMs = 20_000): Promise<Run> {
 }
 
 describe('npm start: what a user sees when something is missing', () => {
-  test('Redis unreachable: says so, where it looked and how to start one; no stack trace', async () => {
+  test('Redis unreachable: says so, where it looked, what happened and how to start one; no stack trace', async () => {
     const port = await freePort();
     const run = await runStart({ REDIS_URL: `redis://127.0.0.1:${port}` });
     expect(run.code).toBe(1);
-    expect(run.stderr).toContain(`Redis is not reachable at redis://127.0.0.1:${port}`);
+    // The cause, not ioredis's bare "Connection is closed.".
+    expect(run.stderr).toContain(`Redis is not reachable at redis://127.0.0.1:${port}: connect ECONNREFUSED 127.0.0.1:${port}.\n`);
+    expect(run.stderr).not.toContain('Connection is closed');
     expect(run.stderr).toContain('docker compose up -d redis');
     expect(run.stderr).toContain('REDIS_URL');
     expect(run.stderr).not.toMatch(/\n\s+at /); // no stack frames
