@@ -1,8 +1,8 @@
 import { BatcherClosedError, EventBatcher, EventRetention, isTransientDatabaseError, StatsWriter } from '@mailbeacon/aggregate';
 import { InvalidPayloadError, parseTrackingEvent, type TrackingEvent } from '@mailbeacon/contracts';
 import { EventPartitions, openDatabase, redact } from '@mailbeacon/db';
-import { connectRedis } from '@mailbeacon/redis-connection';
-import { allReady, checkEvictionPolicy, describeError, recentCheck, serveOperations, StartupError, type OperationsServer } from '@mailbeacon/service';
+import { connectRedis, probeRedis, RedisHealth, waitUntilReachable } from '@mailbeacon/redis-connection';
+import { allReady, checkEvictionPolicy, describeError, recentCheck, serveOperations, StartupError, unlessStopped, type OperationsServer } from '@mailbeacon/service';
 import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Logger } from 'pino';
 import type { AggregatorConfig } from './config';
@@ -42,11 +42,20 @@ function eventContext(data: unknown): { messageToken?: string; eventId?: string 
   };
 }
 
-/** Wires the aggregator: tracking-events (Redis) → batches → PostgreSQL. */
-export async function startAggregator(config: AggregatorConfig, logger: Logger): Promise<RunningAggregator> {
+/**
+ * Wires the aggregator: tracking-events (Redis) → batches → PostgreSQL. Either unreachable at
+ * start-up is a StartupError; `stopping` (a signal) ends a start that waits.
+ */
+export async function startAggregator(config: AggregatorConfig, logger: Logger, stopping?: AbortSignal): Promise<RunningAggregator> {
   const db = await openDatabase(config.DATABASE_URL, { maxConnections: config.AGGREGATOR_WRITERS + 2 }).catch((error: unknown) => {
     throw new StartupError(`cannot reach PostgreSQL at ${redact(config.DATABASE_URL)}: ${describeError(error)}`);
   });
+  try {
+    await probeRedis(config.REDIS_URL, { signal: stopping }, (redis) => checkEvictionPolicy(redis, logger));
+  } catch (error) {
+    await db.destroy();
+    throw error;
+  }
   const partitions = new EventPartitions(db);
   const retention = new EventRetention(partitions, { retentionDays: config.RETENTION_DAYS });
   const runRetention = async () => {
@@ -104,6 +113,8 @@ export async function startAggregator(config: AggregatorConfig, logger: Logger):
   });
 
   const connection = connectRedis(config.REDIS_URL, { maxRetriesPerRequest: null });
+  // Connection trouble from here on is reported there, once per outage.
+  const redis = new RedisHealth(connection, { url: config.REDIS_URL, logger });
   const handle = async (job: Job, token?: string): Promise<void> => {
     let event: TrackingEvent;
     try {
@@ -138,18 +149,15 @@ export async function startAggregator(config: AggregatorConfig, logger: Logger):
       logger.error({ jobId: job.id, ...eventContext(job.data), err: error, attemptsMade: job.attemptsMade }, 'tracking event job failed');
     }
   });
-  worker.on('error', (error) => logger.error({ err: error }, 'aggregator worker error'));
-  await worker.waitUntilReady().catch(async (error: unknown) => {
-    await Promise.allSettled([worker.close(true), db.destroy()]);
-    throw new StartupError(`cannot reach Redis at ${config.REDIS_URL}: ${describeError(error)}`);
-  });
+  worker.on('error', redis.errorListener('aggregator worker'));
   // Read at scrape: the backlog and how old it is.
-  const queue = new Queue(config.QUEUE_TRACKING_EVENTS, { connection, prefix: config.QUEUE_PREFIX });
+  const queue = new Queue(config.QUEUE_TRACKING_EVENTS, { connection, prefix: config.QUEUE_PREFIX }).on('error', redis.errorListener('tracking-events queue'));
   metrics.watchQueue(queue);
   metrics.watchRedis(() => connection.status === 'ready');
   let operations: OperationsServer | undefined;
   try {
-    await checkEvictionPolicy(connection, logger);
+    await waitUntilReachable(connection, config.REDIS_URL, { signal: stopping });
+    await unlessStopped(worker.waitUntilReady(), stopping);
     if (config.AGGREGATOR_METRICS_PORT !== 0) {
       const database = recentCheck(() => db.selectNoFrom((eb) => eb.lit(1).as('one')).execute(), { name: 'PostgreSQL' });
       operations = await serveOperations({
@@ -160,9 +168,12 @@ export async function startAggregator(config: AggregatorConfig, logger: Logger):
       });
     }
   } catch (error) {
+    // Redis unreachable, a signal, or the port taken: nothing to finish, so nothing waits
+    // (on Redis least of all: its queues are left to settle on their own).
     clearInterval(retentionTimer);
-    await Promise.allSettled([worker.close(true), queue.close(), db.destroy()]);
-    connection.disconnect();
+    void Promise.allSettled([worker.close(true), queue.close()]);
+    await Promise.allSettled([batcher.close(), db.destroy()]);
+    await redis.close();
     throw error;
   }
   logger.info(
@@ -186,23 +197,28 @@ export async function startAggregator(config: AggregatorConfig, logger: Logger):
     close: () =>
       (closing ??= (async () => {
         clearInterval(retentionTimer);
-        const stopping = worker.close();
+        // Without Redis the jobs in hand cannot be completed: once their batches are written,
+        // they stay active in the queue and are taken over (and recognised as already stored)
+        // once their lock expires. So the worker's close is not waited for then.
+        const workerClosed = redis.unlessUnreachable(worker.close()).then((finished) => {
+          if (!finished) logger.warn({ redis: redis.where }, 'Redis is unreachable: the jobs in hand stay in the queue and are taken over once their lock expires');
+        });
         // No more items are coming: write what is forming now instead of waiting out the window.
         const flushing = batcher.close();
         let timer: NodeJS.Timeout | undefined;
         const timedOut = await Promise.race([
-          Promise.all([stopping, flushing]).then(() => false),
+          Promise.all([workerClosed, flushing]).then(() => false),
           new Promise<boolean>((resolve) => (timer = setTimeout(resolve, config.SHUTDOWN_TIMEOUT_MS, true))),
         ]);
         clearTimeout(timer);
         if (timedOut) {
           logger.warn({ pending: batcher.pending }, 'PostgreSQL did not take the last batches in time; their events go back to the queue');
           batcher.abandon();
-          await stopping;
+          await workerClosed;
         }
-        await queue.close();
+        await redis.unlessUnreachable(queue.close());
         await db.destroy();
-        await connection.quit();
+        await redis.close();
         // Last: /healthz answers until the work in hand is done.
         await operations?.close();
         logger.info(stats, 'aggregator stopped');

@@ -132,7 +132,7 @@ export class AppProcess {
     });
   }
 
-  /** SIGTERM, then SIGKILL after `graceMs`; resolves once the process is gone. */
+  /** SIGTERM, then SIGKILL after `graceMs` (reported as one of its lines); resolves once the process is gone. */
   async stop(graceMs: number): Promise<void> {
     this.stopping = true;
     clearTimeout(this.restartTimer);
@@ -140,7 +140,11 @@ export class AppProcess {
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    const timer = setTimeout(() => {
+      // Said out loud: what it held is not finished (the queues give it to the next run).
+      this.options.onLine(`did not stop within ${graceMs / 1000} s of SIGTERM: killed (SIGKILL)`);
+      child.kill('SIGKILL');
+    }, graceMs);
     await exited;
     clearTimeout(timer);
   }

@@ -1,6 +1,6 @@
 import { ensureDatabase, migrateToLatest, createDatabase, databaseName, redact } from '@mailbeacon/db';
 import { describeError } from '@mailbeacon/service';
-import { connectRedis } from '@mailbeacon/redis-connection';
+import { probeRedis, redactRedisUrl, RedisUnreachableError } from '@mailbeacon/redis-connection';
 
 /** Redis or PostgreSQL is not there: the message says which, where we looked and how to start one. */
 export class PreflightError extends Error {
@@ -31,35 +31,23 @@ export async function checkServices(redisUrl: string, databaseUrl: string, print
 }
 
 /**
- * Connects once (no retries) and pings: one server, or a cluster (REDIS_URL redis-cluster://…),
- * which is then ready when its seeds told its layout and all its slots are served.
+ * The shared Redis start-up check (one attempt and a PING): one server, or a cluster
+ * (REDIS_URL redis-cluster://…), which is then ready when its seeds told its layout and all its
+ * slots are served. Its error names the cause (ioredis's own is a bare "Connection is closed.").
  */
 export async function checkRedis(url: string): Promise<void> {
-  const redis = connectRedis(url, {
-    lazyConnect: true,
-    connectTimeout: CONNECT_TIMEOUT_MS,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-    enableOfflineQueue: false,
-    // Once the socket is gone, disconnect() would otherwise keep a 2 s timer alive.
-    disconnectTimeout: 200,
-  });
-  redis.on('error', () => {}); // reported by connect() below
   try {
-    await redis.connect();
-    await redis.ping();
+    await probeRedis(url, { timeoutMs: CONNECT_TIMEOUT_MS });
   } catch (error) {
     throw new PreflightError(
       [
-        `Redis is not reachable at ${redact(url)}: ${describeError(error)}.`,
+        `Redis is not reachable at ${redactRedisUrl(url)}: ${error instanceof RedisUnreachableError ? error.reason : describeError(error)}.`,
         '  Start one:  docker compose up -d redis',
         COMPOSE_NEEDS_SECRET,
         '         or:  redis-server --daemonize yes',
         '  or point REDIS_URL at yours.',
       ].join('\n'),
     );
-  } finally {
-    redis.disconnect();
   }
 }
 

@@ -61,11 +61,13 @@ function runStart(env: NodeJS.ProcessEnv, timeoutMs = 20_000): Promise<Run> {
 }
 
 describe('npm start: what a user sees when something is missing', () => {
-  test('Redis and PostgreSQL unreachable: says so for both, where it looked and how to start each; no stack trace', async () => {
+  test('Redis and PostgreSQL unreachable: says so for both, where it looked, what happened and how to start each; no stack trace', async () => {
     const [redisPort, postgresPort] = await Promise.all([freePort(), freePort()]);
     const run = await runStart({ REDIS_URL: `redis://127.0.0.1:${redisPort}`, DATABASE_URL: `postgres://postgres@127.0.0.1:${postgresPort}/mailbeacon` });
     expect(run.code).toBe(1);
-    expect(run.stderr).toContain(`Redis is not reachable at redis://127.0.0.1:${redisPort}`);
+    // The cause, not ioredis's bare "Connection is closed.".
+    expect(run.stderr).toContain(`Redis is not reachable at redis://127.0.0.1:${redisPort}: connect ECONNREFUSED 127.0.0.1:${redisPort}.\n`);
+    expect(run.stderr).not.toContain('Connection is closed');
     expect(run.stderr).toContain('docker compose up -d redis');
     expect(run.stderr).toContain('REDIS_URL');
     expect(run.stderr).toContain(`PostgreSQL is not reachable at postgres://postgres@127.0.0.1:${postgresPort}/mailbeacon`);

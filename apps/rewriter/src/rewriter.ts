@@ -1,7 +1,7 @@
 import { describeSigningKeys } from '@mailbeacon/contracts';
 import { openDatabase, redact } from '@mailbeacon/db';
-import { connectRedis } from '@mailbeacon/redis-connection';
-import { allReady, checkEvictionPolicy, describeError, recentCheck, serveOperations, StartupError, type OperationsServer } from '@mailbeacon/service';
+import { connectRedis, probeRedis, RedisHealth, waitUntilReachable } from '@mailbeacon/redis-connection';
+import { allReady, checkEvictionPolicy, describeError, recentCheck, serveOperations, StartupError, unlessStopped, type OperationsServer } from '@mailbeacon/service';
 import { Queue, Worker, type Job } from 'bullmq';
 import type { Logger } from 'pino';
 import type { RewriterConfig } from './config';
@@ -19,8 +19,11 @@ export interface RunningRewriter {
   close(): Promise<void>;
 }
 
-/** Wires the rewrite worker: Postgres (settings), Redis (queues), the thread pool. */
-export async function startRewriter(config: RewriterConfig, logger: Logger): Promise<RunningRewriter> {
+/**
+ * Wires the rewrite worker: Postgres (settings), Redis (queues), the thread pool. Either
+ * unreachable at start-up is a StartupError; `stopping` (a signal) ends a start that waits.
+ */
+export async function startRewriter(config: RewriterConfig, logger: Logger, stopping?: AbortSignal): Promise<RunningRewriter> {
   const { keys } = config.signing;
   const signingKey = describeSigningKeys(config.signing);
   logger[signingKey.level](signingKey.fields, signingKey.message);
@@ -32,11 +35,19 @@ export async function startRewriter(config: RewriterConfig, logger: Logger): Pro
     await db.destroy();
     throw error;
   });
+  try {
+    await probeRedis(config.REDIS_URL, { signal: stopping }, (redis) => checkEvictionPolicy(redis, logger));
+  } catch (error) {
+    await Promise.allSettled([cache.stop(), db.destroy()]);
+    throw error;
+  }
 
   const connection = connectRedis(config.REDIS_URL, { maxRetriesPerRequest: null });
+  // Connection trouble from here on is reported there, once per outage.
+  const redis = new RedisHealth(connection, { url: config.REDIS_URL, logger });
   const queueOptions = { connection, prefix: config.QUEUE_PREFIX };
-  const ready = new Queue(config.QUEUE_OUTBOUND_READY, queueOptions);
-  const events = new Queue(config.QUEUE_TRACKING_EVENTS, queueOptions);
+  const ready = new Queue(config.QUEUE_OUTBOUND_READY, queueOptions).on('error', redis.errorListener('outbound-ready queue'));
+  const events = new Queue(config.QUEUE_TRACKING_EVENTS, queueOptions).on('error', redis.errorListener('tracking-events queue'));
   const pool = createRewritePool(config.REWRITER_THREADS, config.signing.secrets);
   const job = new RewriteJob({
     keys,
@@ -73,16 +84,16 @@ export async function startRewriter(config: RewriterConfig, logger: Logger): Pro
     const log = j ? job.loggerFor(j) : logger;
     log.error({ err: error, attemptsMade: j?.attemptsMade, attempts: j?.opts.attempts }, 'rewrite job failed');
   });
-  worker.on('error', (error) => logger.error({ err: error }, 'rewrite worker error'));
+  worker.on('error', redis.errorListener('rewrite worker'));
   // Counted at scrape: what waits to be rewritten.
-  const outbound = new Queue(config.QUEUE_OUTBOUND_MESSAGES, queueOptions);
+  const outbound = new Queue(config.QUEUE_OUTBOUND_MESSAGES, queueOptions).on('error', redis.errorListener('outbound-messages queue'));
   metrics.watchQueue(outbound);
   metrics.watchRedis(() => connection.status === 'ready');
 
   let operations: OperationsServer | undefined;
   try {
-    await worker.waitUntilReady();
-    await checkEvictionPolicy(connection, logger);
+    await waitUntilReachable(connection, config.REDIS_URL, { signal: stopping });
+    await unlessStopped(worker.waitUntilReady(), stopping);
     if (config.REWRITER_METRICS_PORT !== 0) {
       const database = recentCheck(() => db.selectNoFrom((eb) => eb.lit(1).as('one')).execute(), { name: 'PostgreSQL' });
       operations = await serveOperations({
@@ -93,9 +104,11 @@ export async function startRewriter(config: RewriterConfig, logger: Logger): Pro
       });
     }
   } catch (error) {
-    // Redis unreachable, or the port taken: nothing to finish, so nothing waits.
-    await Promise.allSettled([cache.stop(), worker.close(true), pool.close(), ready.close(), events.close(), outbound.close(), db.destroy()]);
-    connection.disconnect();
+    // Redis unreachable, a signal, or the port taken: nothing to finish, so nothing waits
+    // (on Redis least of all: its queues are left to settle on their own).
+    void Promise.allSettled([worker.close(true), ready.close(), events.close(), outbound.close()]);
+    await Promise.allSettled([cache.stop(), pool.close(), db.destroy()]);
+    await redis.close();
     throw error;
   }
   logger.info(
@@ -116,9 +129,13 @@ export async function startRewriter(config: RewriterConfig, logger: Logger): Pro
     operations,
     close: () =>
       (closing ??= (async () => {
-        await worker.close();
-        await Promise.all([cache.stop(), pool.close(), ready.close(), events.close(), outbound.close(), db.destroy()]);
-        await connection.quit();
+        // Without Redis the jobs in hand cannot be completed: they stay active in the queue,
+        // and a worker takes them over once their lock expires. No reason to wait for it.
+        if (!(await redis.unlessUnreachable(worker.close()))) {
+          logger.warn({ redis: redis.where }, 'Redis is unreachable: the jobs in hand stay in the queue and are taken over once their lock expires');
+        }
+        await Promise.all([cache.stop(), pool.close(), db.destroy(), redis.unlessUnreachable(Promise.all([ready.close(), events.close(), outbound.close()]))]);
+        await redis.close();
         // Last: /healthz answers until the work in hand is done.
         await operations?.close();
         logger.info('rewriter stopped');

@@ -1,6 +1,6 @@
 import { EventPublisher } from '@mailbeacon/event-publisher';
-import { checkEvictionPolicy, serveHttp, StartupError, describeError, REQUIRED_EVICTION_POLICY, type RunningService } from '@mailbeacon/service';
-import { connectRedis } from '@mailbeacon/redis-connection';
+import { checkEvictionPolicy, serveHttp, StartupError, StopRequested, describeError, REQUIRED_EVICTION_POLICY, type RunningService } from '@mailbeacon/service';
+import { probeRedis, RedisUnreachableError } from '@mailbeacon/redis-connection';
 import { describeSigningKeys } from '@mailbeacon/contracts';
 import type { Logger } from 'pino';
 import type { TrackerConfig } from './config';
@@ -30,33 +30,21 @@ export interface StartTrackerOptions {
 }
 
 /**
- * One look at Redis's maxmemory-policy, on a short-lived connection of its own and in the
- * background: the tracker must start (and spool events) without Redis. cancel() gives up
- * quietly (the tracker is stopping).
+ * The shared Redis start-up check (which also looks at maxmemory-policy), in the background:
+ * the tracker must start (and spool events) without Redis, so an unreachable Redis is one
+ * warning, not a failure. cancel() gives up quietly (the tracker is stopping).
  */
-function checkRedisEviction(redisUrl: string, logger: Logger): { done: Promise<void>; cancel(): void } {
-  const redis = connectRedis(redisUrl, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 5000 });
-  redis.on('error', () => {}); // the outcome is logged below
-  let cancelled = false;
-  const done = (async () => {
-    try {
-      await redis.connect();
-      await checkEvictionPolicy(redis, logger);
-    } catch (error) {
-      if (!cancelled) {
-        logger.info({ err: describeError(error) }, `could not check Redis's maxmemory-policy (Redis unreachable at start-up); make sure it is ${REQUIRED_EVICTION_POLICY}`);
-      }
-    } finally {
-      redis.disconnect();
-    }
-  })();
-  return {
-    done,
-    cancel() {
-      cancelled = true;
-      redis.disconnect();
+function checkRedisAtStart(redisUrl: string, logger: Logger): { done: Promise<void>; cancel(): void } {
+  const stopping = new AbortController();
+  const done = probeRedis(redisUrl, { signal: stopping.signal, timeoutMs: 5000 }, (redis) => checkEvictionPolicy(redis, logger)).then(
+    () => undefined,
+    (error: unknown) => {
+      if (stopping.signal.aborted) return;
+      const message = error instanceof RedisUnreachableError ? error.message : `could not check Redis: ${describeError(error)}`;
+      logger.warn(`${message}. Meanwhile tracking events are kept in the spool (Redis's maxmemory-policy, which must be ${REQUIRED_EVICTION_POLICY}, is checked at the next start)`);
     },
-  };
+  );
+  return { done, cancel: () => stopping.abort(new StopRequested('tracker stopping')) };
 }
 
 /**
@@ -109,7 +97,7 @@ export async function startTracker(config: TrackerConfig, logger: Logger, option
   }
   const { url } = http;
   logger.info({ url, spool: config.spoolDir }, 'tracker listening');
-  const evictionCheck = checkRedisEviction(config.redisUrl, logger);
+  const redisCheck = checkRedisAtStart(config.redisUrl, logger);
 
   let closing: Promise<void> | undefined;
   return {
@@ -119,10 +107,10 @@ export async function startTracker(config: TrackerConfig, logger: Logger, option
       (closing ??= (async () => {
         // First stop taking requests (those in flight are answered, their events published),
         // then flush what is pending to Redis or the spool.
-        evictionCheck.cancel();
+        redisCheck.cancel();
         await http.close();
         await publisher.close();
-        await evictionCheck.done;
+        await redisCheck.done;
         logger.info('tracker stopped');
       })()),
   };

@@ -57,10 +57,11 @@ describe("the tracker and Redis's eviction policy", () => {
     expect(records).toEqual([expect.objectContaining({ level: 20, maxmemoryPolicy: 'noeviction' })]);
   });
 
-  test('Redis unreachable at start-up: the tracker starts anyway, and says at info that the policy could not be checked', async () => {
-    const records = await logsWith(undefined, `redis://127.0.0.1:${await freePort()}`);
+  test('Redis unreachable at start-up: the tracker starts anyway, with one warning saying where, why, and that events are spooled', async () => {
+    const port = await freePort();
+    const records = await logsWith(undefined, `redis://127.0.0.1:${port}`);
     expect(records).toHaveLength(1);
-    expect(records[0]).toMatchObject({ level: 30 });
-    expect(records[0].msg).toMatch(/could not check Redis's maxmemory-policy/);
+    expect(records[0]).toMatchObject({ level: 40 });
+    expect(records[0].msg).toMatch(new RegExp(`^cannot reach Redis at redis://127.0.0.1:${port}: connect ECONNREFUSED 127.0.0.1:${port}; start it .*tracking events are kept in the spool \\(Redis's maxmemory-policy, which must be noeviction, is checked at the next start\\)$`));
   });
 });

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { CLUSTER_PREFIX_RULE, DEFAULT_QUEUE_PREFIX, hasHashTag, isClusterUrl, isValidQueuePrefix, TRACKING_EVENT_JOB_OPTIONS, jobIdForEvent, parseTrackingEvent, QUEUE_NAMES, type TrackingEvent } from '@mailbeacon/contracts';
 import { Queue, type JobsOptions } from 'bullmq';
-import { connectRedis, type RedisConnection } from '@mailbeacon/redis-connection';
+import { connectRedis, RedisHealth, type RedisConnection } from '@mailbeacon/redis-connection';
 import type { RedisOptions } from 'ioredis';
 import { EventSpool } from './event-spool';
 import { consoleLogger, type Logger } from './logger';
@@ -142,6 +142,8 @@ export class EventPublisher {
 
   private spool: EventSpool | undefined;
   private connection: RedisConnection | undefined;
+  /** Reports the connection's outages (once each, with their cause) and closes it. */
+  private health: RedisHealth | undefined;
   private queue: Queue | undefined;
 
   private pending: PendingEvent[] = [];
@@ -229,16 +231,17 @@ export class EventPublisher {
 
     const connection = connectRedis(this.options.redisUrl, { ...FAIL_FAST_REDIS_OPTIONS, connectTimeout: this.options.connectTimeoutMs });
     this.connection = connection;
-    connection.on('error', (error: unknown) => this.noteRedisTrouble(error));
-    // A clean close (Redis shut down) comes without an error.
-    connection.on('close', () => this.noteRedisTrouble(new Error('connection to Redis closed')));
+    this.health = new RedisHealth(connection, { url: this.options.redisUrl, logger });
+    // The cause is logged by `health`; here the events only switch to the spool.
+    connection.on('error', () => this.noteRedisTrouble());
+    connection.on('close', () => this.noteRedisTrouble());
     connection.on('ready', () => {
       if (this.redisTrouble && this.spool?.sizeBytes === 0) this.noteRedisBack();
       this.replaySoon();
     });
     this.queue = new Queue(this.options.queueName, { connection, prefix: this.options.prefix });
-    // Connection errors reach us from `connection` already; a listener keeps BullMQ from printing them.
-    this.queue.on('error', (error: unknown) => this.noteRedisTrouble(error));
+    // A listener keeps BullMQ from printing them.
+    this.queue.on('error', this.health.errorListener('tracking-events queue'));
 
     await firstConnectionOutcome(connection, this.options.connectTimeoutMs);
     if (this.state !== 'starting') return; // close() was called meanwhile
@@ -316,10 +319,7 @@ export class EventPublisher {
     this.state = 'closed';
     await this.replaying;
     await this.queue?.close().catch((error: unknown) => this.logger.warn({ err: error }, 'closing the tracking-events queue failed'));
-    if (this.connection) {
-      if (this.connection.status === 'ready') await this.connection.quit().catch(() => this.connection?.disconnect());
-      else this.connection.disconnect();
-    }
+    await this.health?.close();
     await this.spool?.close();
     if (wasRunning) {
       this.logger.info({ ...this.stats(), redisConnected: undefined }, 'event publisher closed');
@@ -393,7 +393,7 @@ export class EventPublisher {
   private async store(events: readonly TrackingEvent[]): Promise<'redis' | 'spool'> {
     const spool = this.spool!;
     const status = this.connection?.status;
-    if (status !== 'ready') this.noteRedisTrouble(new Error(`not connected to Redis (${status})`));
+    if (status !== 'ready') this.noteRedisTrouble();
     // Events already spooled go first: while the spool holds anything, join it at the back.
     if (spool.sizeBytes === 0 && status === 'ready') {
       try {
@@ -462,10 +462,11 @@ export class EventPublisher {
 
   // ---- outage reporting ------------------------------------------------------------------
 
-  private noteRedisTrouble(error: unknown): void {
+  /** `error`: what went wrong with an add (a lost connection's cause is logged by RedisHealth). */
+  private noteRedisTrouble(error?: unknown): void {
     if (this.redisTrouble || this.state === 'closed') return;
     this.redisTrouble = true;
-    this.logger.warn({ err: error, spool: this.spool?.path }, 'Redis is unavailable or slow: tracking events go to the spool until it is back');
+    this.logger.warn({ ...(error !== undefined && { err: error }), spool: this.spool?.path }, 'Redis is unavailable or slow: tracking events go to the spool until it is back');
   }
 
   private noteRedisBack(): void {

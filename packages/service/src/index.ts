@@ -1,7 +1,7 @@
-export { runService, StartupError, describeError } from './run-service';
+export { runService, StartupError, StopRequested, describeError } from './run-service';
 export type { RunningService, ServiceDefinition } from './run-service';
 export { serveHttp } from './http-server';
-export { withTimeout } from './with-timeout';
+export { withTimeout, unlessStopped } from './with-timeout';
 export { checkEvictionPolicy, readEvictionPolicy, REQUIRED_EVICTION_POLICY } from './redis-eviction';
 export type { RedisPolicySource, EvictionPolicyCheck, EvictionPolicyOptions, NodePolicy } from './redis-eviction';
 export { serveOperations, checkReadiness, recentCheck, allReady } from './operations';

@@ -29,12 +29,25 @@ export interface ServiceDefinition<C> {
   name: string;
   loadConfig(): C;
   logLevel(config: C): string;
-  start(config: C, logger: Logger): Promise<RunningService>;
+  /**
+   * `stopping` is aborted on SIGTERM/SIGINT: a start that waits (for Redis, say) gives up at
+   * once instead of holding the signal until it is done.
+   */
+  start(config: C, logger: Logger, stopping: AbortSignal): Promise<RunningService>;
+  /** close() taking longer than this ends the process anyway, exit 1 (default 30 s). */
+  stopTimeoutMs?(config: C): number;
+}
+
+/** The reason `stopping` is aborted with: not an error, the process was told to stop. */
+export class StopRequested extends Error {
+  override readonly name = 'StopRequested';
 }
 
 /**
  * Runs a process: exit 78 on bad configuration (every bad variable listed), 1 when it cannot
- * start (one line, no stack), 0 after a clean stop on SIGTERM/SIGINT (work in hand finished).
+ * start (one line, no stack), 0 after a clean stop on SIGTERM/SIGINT (work in hand finished),
+ * also when the signal came while it was still starting; 1 when the stop takes longer than
+ * `stopTimeoutMs` (something it waits on does not answer: the process must still end).
  */
 export async function runService<C>(service: ServiceDefinition<C>): Promise<void> {
   let config: C;
@@ -63,13 +76,25 @@ export async function runService<C>(service: ServiceDefinition<C>): Promise<void
   // Signals are handled from the start: one arriving while the service starts stops it once
   // it has started (instead of killing it half-way through).
   let started: Promise<RunningService | undefined> | undefined;
-  let stopping = false;
+  const stopping = new AbortController();
+  const stopTimeoutMs = service.stopTimeoutMs?.(config) ?? 30_000;
   const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
+    if (stopping.signal.aborted) return;
     logger.info({ signal }, 'stopping: finishing the work in hand');
+    stopping.abort(new StopRequested(`${signal} while starting`));
+    setTimeout(() => {
+      logger.error({ stopTimeoutMs }, `not stopped after ${stopTimeoutMs / 1000} s (something it waits on does not answer): exiting anyway`);
+      exit(1);
+    }, stopTimeoutMs).unref();
     (started ?? Promise.resolve(undefined))
-      .then((running) => running?.close())
+      .then(
+        (running) => running?.close(),
+        (error: unknown) => {
+          // The start gave up because of the signal: nothing was taken on, nothing to finish.
+          if (error instanceof StopRequested) logger.info('stopped before it had started');
+          else throw error;
+        },
+      )
       .then(
         () => exit(0),
         (error) => {
@@ -91,7 +116,8 @@ export async function runService<C>(service: ServiceDefinition<C>): Promise<void
     });
   }
 
-  started = service.start(config, logger).catch((error) => {
+  started = service.start(config, logger, stopping.signal).catch((error) => {
+    if (stopping.signal.aborted) throw error; // stop() reports it
     if (error instanceof StartupError) {
       logger.fatal(error.message);
       exit(1);
@@ -99,5 +125,7 @@ export async function runService<C>(service: ServiceDefinition<C>): Promise<void
     }
     throw error;
   });
-  await started;
+  await started.catch((error: unknown) => {
+    if (!stopping.signal.aborted) throw error;
+  });
 }

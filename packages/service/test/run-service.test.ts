@@ -56,6 +56,25 @@ describe('runService', () => {
     expect(out.code).toBe(0);
     expect(out.stdout).toMatch(/"msg":"closed"/);
   });
+  test('a signal while the start waits (for a Redis that is not there): the wait ends at once, exit 0', async () => {
+    const out = await run(
+      `runService({ name: 'demo', loadConfig: () => ({}), logLevel: () => 'info', start: async (c, logger, stopping) => { const alive = setInterval(() => {}, 1000); logger.info('started'); await new Promise((r, reject) => stopping.addEventListener('abort', () => { clearInterval(alive); reject(stopping.reason); })); return { close: async () => {} }; } });`,
+      'SIGTERM',
+    );
+    expect(out.code).toBe(0);
+    expect(out.stdout).toMatch(/"msg":"stopping: finishing the work in hand"[\s\S]*"msg":"stopped before it had started"/);
+    expect(out.stderr).toBe('');
+  });
+
+  test('a stop that hangs (close() waiting on something that never answers) ends anyway after stopTimeoutMs, exit 1', async () => {
+    const out = await run(
+      `runService({ name: 'demo', loadConfig: () => ({}), logLevel: () => 'info', stopTimeoutMs: () => 300, start: async (c, logger) => { setInterval(() => {}, 1000); logger.info('started'); return { close: () => new Promise(() => {}) }; } });`,
+      'SIGTERM',
+    );
+    expect(out.code).toBe(1);
+    expect(out.stdout).toMatch(/"msg":"not stopped after 0.3 s \(something it waits on does not answer\): exiting anyway"/);
+  });
+
   test('stdout gone (its reader closed): the service keeps running, then stops on SIGTERM with exit 0', async () => {
     const script = `
       const { runService } = require(${JSON.stringify(DIST)});
