@@ -1,8 +1,8 @@
 import { BatcherClosedError, EventBatcher, EventRetention, isTransientDatabaseError, StatsWriter } from '@mailbeacon/aggregate';
 import { InvalidPayloadError, parseTrackingEvent, type TrackingEvent } from '@mailbeacon/contracts';
 import { EventPartitions, openDatabase, redact } from '@mailbeacon/db';
-import { connectRedis, probeRedis, RedisHealth, waitUntilReachable } from '@mailbeacon/redis-connection';
-import { allReady, checkEvictionPolicy, describeError, recentCheck, serveOperations, StartupError, unlessStopped, type OperationsServer } from '@mailbeacon/service';
+import { connectRedis } from '@mailbeacon/redis-connection';
+import { allReady, checkEvictionPolicy, describeError, probeRedis, recentCheck, RedisHealth, serveOperations, StartupError, unlessStopped, waitUntilReachable, type OperationsServer } from '@mailbeacon/service';
 import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Logger } from 'pino';
 import type { AggregatorConfig } from './config';

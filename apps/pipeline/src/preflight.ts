@@ -1,6 +1,5 @@
 import { ensureDatabase, migrateToLatest, createDatabase, databaseName, redact } from '@mailbeacon/db';
-import { describeError } from '@mailbeacon/service';
-import { probeRedis, redactRedisUrl, RedisUnreachableError } from '@mailbeacon/redis-connection';
+import { describeError, probeRedis, redactRedisUrl, RedisUnreachableError } from '@mailbeacon/service';
 
 /** Redis or PostgreSQL is not there: the message says which, where we looked and how to start one. */
 export class PreflightError extends Error {

@@ -1,7 +1,7 @@
 import { describeSigningKeys } from '@mailbeacon/contracts';
 import { openDatabase, redact } from '@mailbeacon/db';
-import { connectRedis, probeRedis, RedisHealth, waitUntilReachable } from '@mailbeacon/redis-connection';
-import { allReady, checkEvictionPolicy, describeError, recentCheck, serveOperations, StartupError, unlessStopped, type OperationsServer } from '@mailbeacon/service';
+import { connectRedis } from '@mailbeacon/redis-connection';
+import { allReady, checkEvictionPolicy, describeError, probeRedis, recentCheck, RedisHealth, serveOperations, StartupError, unlessStopped, waitUntilReachable, type OperationsServer } from '@mailbeacon/service';
 import { Queue, Worker, type Job } from 'bullmq';
 import type { Logger } from 'pino';
 import type { RewriterConfig } from './config';

@@ -1,6 +1,5 @@
 import { EventPublisher } from '@mailbeacon/event-publisher';
-import { checkEvictionPolicy, serveHttp, StartupError, StopRequested, describeError, REQUIRED_EVICTION_POLICY, type RunningService } from '@mailbeacon/service';
-import { probeRedis, RedisUnreachableError } from '@mailbeacon/redis-connection';
+import { checkEvictionPolicy, serveHttp, StartupError, StopRequested, describeError, probeRedis, RedisUnreachableError, REQUIRED_EVICTION_POLICY, type RunningService } from '@mailbeacon/service';
 import { describeSigningKeys } from '@mailbeacon/contracts';
 import type { Logger } from 'pino';
 import type { TrackerConfig } from './config';

@@ -1,7 +1,8 @@
 import { performance } from 'node:perf_hooks';
 import { CLUSTER_PREFIX_RULE, DEFAULT_QUEUE_PREFIX, hasHashTag, isClusterUrl, isValidQueuePrefix, TRACKING_EVENT_JOB_OPTIONS, jobIdForEvent, parseTrackingEvent, QUEUE_NAMES, type TrackingEvent } from '@mailbeacon/contracts';
 import { Queue, type JobsOptions } from 'bullmq';
-import { connectRedis, RedisHealth, type RedisConnection } from '@mailbeacon/redis-connection';
+import { connectRedis, type RedisConnection } from '@mailbeacon/redis-connection';
+import { RedisHealth } from '@mailbeacon/service';
 import type { RedisOptions } from 'ioredis';
 import { EventSpool } from './event-spool';
 import { consoleLogger, type Logger } from './logger';

@@ -8,3 +8,7 @@ export { serveOperations, checkReadiness, recentCheck, allReady } from './operat
 export type { Readiness, MetricsSource, OperationsServerOptions, OperationsServer, RecentCheckOptions } from './operations';
 export { queueDepthGauge, redisConnectedGauge, QUEUE_STATES } from './worker-gauges';
 export type { CountingQueue, QueueDepthGaugeOptions } from './worker-gauges';
+export { probeRedis, waitUntilReachable, redactRedisUrl, RedisUnreachableError, START_REDIS_HINT } from './redis-reachability';
+export type { WaitUntilReachableOptions } from './redis-reachability';
+export { RedisHealth, isRedisConnectionError } from './redis-health';
+export type { RedisHealthOptions, HealthLogger } from './redis-health';

@@ -1,5 +1,6 @@
-import { describeError, withTimeout } from '@mailbeacon/service';
-import type { RedisConnection } from './connect-redis';
+import type { RedisConnection } from '@mailbeacon/redis-connection';
+import { describeError } from './run-service';
+import { withTimeout } from './with-timeout';
 import { isBareConnectionClosed, redactRedisUrl } from './redis-reachability';
 
 /** What RedisHealth writes to: a pino Logger fits (details first, as pino has it). */

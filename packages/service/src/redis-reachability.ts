@@ -1,6 +1,6 @@
-import { describeError, StartupError } from '@mailbeacon/service';
+import { connectRedis, type RedisConnection } from '@mailbeacon/redis-connection';
+import { describeError, StartupError } from './run-service';
 import type { RedisOptions } from 'ioredis';
-import { connectRedis, type RedisConnection } from './connect-redis';
 
 /** REDIS_URL with its password hidden, for messages and logs (the cluster form too). */
 export function redactRedisUrl(url: string): string {
