@@ -42,9 +42,12 @@ const trackingDomainSettings = {
   ssl: z.boolean().optional(),
   trackClicks: z.boolean().optional(),
   trackOpens: z.boolean().optional(),
-  /** Links to these domains and their subdomains are never tracked. */
+  /**
+   * Links to these domains and their subdomains are never tracked. The syntax alone: an
+   * address such as 10.0.0.5 is a fine thing to exclude (only a tracking domain must be a name).
+   */
   excludedDomains: z
-    .array(domainName)
+    .array(existingHost)
     .max(500)
     .transform((domains) => [...new Set(domains)])
     .optional(),
