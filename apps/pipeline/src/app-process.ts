@@ -141,8 +141,8 @@ export class AppProcess {
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     child.kill('SIGTERM');
     const timer = setTimeout(() => {
-      // Said out loud: what it held is not finished (the queues give it to the next run).
-      this.options.onLine(`did not stop within ${graceMs / 1000} s of SIGTERM: killed (SIGKILL)`);
+      // Said out loud, as an error: what it held is not finished (the queues give it to the next run).
+      this.options.onLine(JSON.stringify({ level: 50, time: Date.now(), msg: `did not stop within ${graceMs / 1000} s of SIGTERM: killed (SIGKILL)` }));
       child.kill('SIGKILL');
     }, graceMs);
     await exited;

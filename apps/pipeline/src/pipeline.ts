@@ -14,6 +14,9 @@ export const PIPELINE_APPS = [
   { name: 'admin', args: ['apps/admin/dist/main.js'], readyMessage: 'admin API listening' },
 ] as const;
 
+/** How long Ctrl-C waits for the apps before SIGKILL (see stop()). */
+export const STOP_GRACE_MS = 40_000;
+
 const QUIETER_THAN_INFO = new Set(['warn', 'error', 'fatal', 'silent']);
 
 export type PipelineAppName = (typeof PIPELINE_APPS)[number]['name'];
@@ -37,7 +40,7 @@ export interface PipelineOptions {
 export interface RunningPipeline {
   apps: ReadonlyMap<PipelineAppName, AppProcess>;
   adminToken: string;
-  /** SIGTERM to every app (they finish what they hold), SIGKILL after `graceMs`. */
+  /** SIGTERM to every app (they finish what they hold), SIGKILL after `graceMs` (STOP_GRACE_MS). */
   stop(graceMs?: number): Promise<void>;
 }
 
@@ -86,7 +89,9 @@ export async function startPipeline(options: PipelineOptions): Promise<RunningPi
       }),
     );
   }
-  const stop = async (graceMs = 20_000) => {
+  // Longer than any app's own stop limit (runService's, 30 s by default): an app that cannot
+  // finish says why and exits by itself; SIGKILL is the last resort for one that hangs anyway.
+  const stop = async (graceMs = STOP_GRACE_MS) => {
     await Promise.all([...apps.values()].map((app) => app.stop(graceMs)));
   };
 
