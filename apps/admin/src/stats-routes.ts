@@ -1,5 +1,5 @@
 import { parseStatsQuery, type StatsQuery } from '@mailbeacon/contracts';
-import type { ServerRepository, StatsReader, StatsScope } from '@mailbeacon/db';
+import { statsScope, type ServerRepository, type StatsReader, type StatsScope } from '@mailbeacon/db';
 import { Router } from 'express';
 import { ApiError } from './api-errors';
 import { serverTokenParam } from './request-inputs';
@@ -14,15 +14,6 @@ import { serverTokenParam } from './request-inputs';
 export interface StatsRouteDeps {
   servers: Pick<ServerRepository, 'findByToken'>;
   stats: Pick<StatsReader, 'summary' | 'series' | 'byTag' | 'topLinks' | 'message'>;
-}
-
-/** What every stats answer repeats: which numbers these are. */
-export function statsScopeOf(server: string, query: StatsQuery): StatsScope {
-  return {
-    server, from: query.from, to: query.to, audience: query.audience,
-    ...(query.tag !== undefined && { tag: query.tag }),
-    ...(query.trackingDomain !== undefined && { trackingDomain: query.trackingDomain }),
-  };
 }
 
 /** The 1–1000 characters of a message's token or its platform id (which may hold almost anything). */
@@ -41,7 +32,7 @@ export function statsRoutes({ servers, stats }: StatsRouteDeps): Router {
     const token = serverTokenParam(params.token);
     const parsed = parseStatsQuery(query ?? {});
     if (!(await servers.findByToken(token))) throw new ApiError(404, `no server with token ${token}`);
-    return { scope: statsScopeOf(token, parsed), query: parsed };
+    return { scope: statsScope(token, parsed), query: parsed };
   }
 
   router.get('/servers/:token/stats/summary', async (req, res) => {

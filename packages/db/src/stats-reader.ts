@@ -112,6 +112,15 @@ export interface MessageTimeline {
   timeline: TimelineEntry[];
 }
 
+/** A query's scope on one server; the stats API's and `mailbeacon stats --json`'s answers start with it. */
+export function statsScope(server: string, query: Omit<StatsScope, 'server'>): StatsScope {
+  return {
+    server, from: query.from, to: query.to, audience: query.audience,
+    ...(query.tag !== undefined && { tag: query.tag }),
+    ...(query.trackingDomain !== undefined && { trackingDomain: query.trackingDomain }),
+  };
+}
+
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
 
