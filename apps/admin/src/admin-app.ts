@@ -7,11 +7,14 @@ import { requestLog, type AdminLogger } from './admin-logger';
 import { ApiError, errorHandler, notFound } from './api-errors';
 import { requireBearerToken } from './auth';
 import { AdminMetrics } from './metrics';
+import { statsRoutes, type StatsRouteDeps } from './stats-routes';
 import { domainCheckInput, hostParam, newServerInput, newTrackingDomainInput, serverFilter, serverTokenParam, trackingDomainUpdateInput } from './request-inputs';
 
 export interface AdminDeps {
   servers: Pick<ServerRepository, 'list' | 'create' | 'findByToken' | 'rename' | 'remove'>;
   domains: Pick<TrackingDomainRepository, 'list' | 'add' | 'findByHost' | 'update' | 'remove' | 'recordCheck'>;
+  /** The numbers (GET /servers/:token/stats/…, /servers/:token/messages/…); the process passes a StatsReader. */
+  stats: StatsRouteDeps['stats'];
   /** Injected so tests (and deployments) can aim it; the process passes checkTrackingDomain. */
   checkDomain: CheckTrackingDomain;
   /** Every route but GET /healthz and GET /readyz requires `Authorization: Bearer <adminToken>`. */
@@ -139,6 +142,8 @@ export function createAdminApp(deps: AdminDeps): Express {
     await domains.recordCheck(domain.host, result.ok ? 'ok' : 'failed', result.verdict);
     res.json({ ...result });
   });
+
+  app.use(statsRoutes({ servers, stats: deps.stats }));
 
   app.use(notFound(), errorHandler(logger));
   return app;

@@ -11,9 +11,14 @@
  *   arrives late (or the first human click turns out to be a scanner's) the unique moves hours.
  * - Stored clicks are only ever reclassified from human to machine (more evidence never clears a
  *   burst or a timing reason), so their human counts only go down.
+ * - The rollups `link_daily_stats` (clicks per URL and UTC day) and `machine_hourly_stats`
+ *   (machine hits per reason and hour) are attributed exactly like `hourly_stats`: by the
+ *   message's tracking domain and tag, from its arrival on; a reclassified click takes one
+ *   off its link's human clicks and adds one under its new reason.
  */
 
 const HOUR_MS = 3_600_000;
+const DAY_MS = 86_400_000;
 
 export interface MessageState {
   token: string;
@@ -56,6 +61,8 @@ export interface OpenFact {
   token: string;
   at: number;
   machine: boolean;
+  /** Why a machine's (`machine_reason`); counted as `unknown` when a machine's has none. */
+  machineReason?: string | null;
 }
 
 export interface ClickFact {
@@ -64,6 +71,7 @@ export interface ClickFact {
   linkIndex: number;
   url: string;
   machine: boolean;
+  machineReason?: string | null;
 }
 
 export interface BatchFacts {
@@ -107,19 +115,47 @@ export interface HourlyDelta {
   humanUniqueClicks: number;
 }
 
+/** Clicks on one URL, across messages, per server, tracking domain, tag and UTC day. */
+export interface LinkDayDelta {
+  server: string;
+  trackingDomain: string;
+  tag: string;
+  day: number;
+  url: string;
+  clicks: number;
+  humanClicks: number;
+}
+
+/** Machine opens or clicks for one reason, per server, tracking domain, tag and hour. */
+export interface MachineHourDelta {
+  server: string;
+  trackingDomain: string;
+  tag: string;
+  hour: number;
+  kind: 'open' | 'click';
+  reason: string;
+  hits: number;
+}
+
 export interface BatchDeltas {
   /** The new state of every touched message (`known` true once its message event arrived). */
   messages: MessageState[];
   /** Sorted by key, so concurrent writers lock rows in one order. */
   links: LinkDelta[];
   hourly: HourlyDelta[];
+  linkDays: LinkDayDelta[];
+  machineHours: MachineHourDelta[];
 }
+
+/** A reason-less machine hit (none is expected) still counts, under this name. */
+export const UNKNOWN_MACHINE_REASON = 'unknown';
 
 type HourlyCounter = Exclude<keyof HourlyDelta, 'server' | 'trackingDomain' | 'tag' | 'hour'>;
 
 const min = (a: number | null, b: number | null) => (a === null ? b : b === null ? a : Math.min(a, b));
 const max = (a: number | null, b: number | null) => (a === null ? b : b === null ? a : Math.max(a, b));
 const hourOf = (at: number) => Math.floor(at / HOUR_MS) * HOUR_MS;
+const dayOf = (at: number) => Math.floor(at / DAY_MS) * DAY_MS;
 
 function groupByToken<T extends { token: string }>(facts: readonly T[]): Map<string, T[]> {
   const groups = new Map<string, T[]>();
@@ -166,6 +202,78 @@ class HourlyTally {
   }
 }
 
+/** Rows summed by key, zero rows dropped, sorted by key (the lock order). */
+class RowTally<Row> {
+  private readonly rows = new Map<string, { key: (string | number)[]; row: Row }>();
+
+  constructor(
+    private readonly create: (key: (string | number)[]) => Row,
+    private readonly isZero: (row: Row) => boolean,
+  ) {}
+
+  at(key: (string | number)[]): Row {
+    const id = JSON.stringify(key);
+    let entry = this.rows.get(id);
+    if (!entry) {
+      entry = { key, row: this.create(key) };
+      this.rows.set(id, entry);
+    }
+    return entry.row;
+  }
+
+  sorted(): Row[] {
+    return [...this.rows.values()].filter((entry) => !this.isZero(entry.row)).sort((a, b) => compareKeys(a.key, b.key)).map((entry) => entry.row);
+  }
+}
+
+/** The attributed key of a message's rows: server, tracking domain, tag ('' when none). */
+const attribution = (message: MessageState): [string, string, string] => [message.server, message.trackingDomain ?? '', message.tag ?? ''];
+
+class LinkDayTally {
+  private readonly tally = new RowTally<LinkDayDelta>(
+    ([server, trackingDomain, tag, day, url]) => ({ server: server as string, trackingDomain: trackingDomain as string, tag: tag as string, day: day as number, url: url as string, clicks: 0, humanClicks: 0 }),
+    (row) => row.clicks === 0 && row.humanClicks === 0,
+  );
+
+  addClicks(message: MessageState, clicks: readonly ClickFact[]): void {
+    for (const click of clicks) {
+      const row = this.tally.at([...attribution(message), dayOf(click.at), click.url]);
+      row.clicks += 1;
+      if (!click.machine) row.humanClicks += 1;
+    }
+  }
+
+  demote(message: MessageState, clicks: readonly ClickFact[]): void {
+    for (const click of clicks) this.tally.at([...attribution(message), dayOf(click.at), click.url]).humanClicks -= 1;
+  }
+
+  sorted(): LinkDayDelta[] {
+    return this.tally.sorted();
+  }
+}
+
+class MachineHourTally {
+  private readonly tally = new RowTally<MachineHourDelta>(
+    ([server, trackingDomain, tag, hour, kind, reason]) => ({
+      server: server as string, trackingDomain: trackingDomain as string, tag: tag as string, hour: hour as number,
+      kind: kind as MachineHourDelta['kind'], reason: reason as string, hits: 0,
+    }),
+    (row) => row.hits === 0,
+  );
+
+  /** Counts the machines' hits among these (a reclassified click is one now: it arrives with machine true). */
+  add(message: MessageState, kind: MachineHourDelta['kind'], hits: readonly (OpenFact | ClickFact)[]): void {
+    for (const hit of hits) {
+      if (!hit.machine) continue;
+      this.tally.at([...attribution(message), hourOf(hit.at), kind, hit.machineReason ?? UNKNOWN_MACHINE_REASON]).hits += 1;
+    }
+  }
+
+  sorted(): MachineHourDelta[] {
+    return this.tally.sorted();
+  }
+}
+
 function compareKeys(a: readonly (string | number)[], b: readonly (string | number)[]): number {
   for (let i = 0; i < a.length; i++) {
     if (a[i] < b[i]) return -1;
@@ -195,6 +303,8 @@ export function computeBatchDeltas(facts: BatchFacts): BatchDeltas {
   const backlogOpens = groupByToken(facts.backlogOpens);
   const backlogClicks = groupByToken(facts.backlogClicks);
   const tally = new HourlyTally();
+  const linkDays = new LinkDayTally();
+  const machineHours = new MachineHourTally();
   const messages: MessageState[] = [];
 
   for (const before of facts.states.values()) {
@@ -254,6 +364,11 @@ export function computeBatchDeltas(facts: BatchFacts): BatchDeltas {
       tally.moveUnique(after, null, after.firstHumanOpenedAt, 'humanUniqueOpens');
       tally.moveUnique(after, null, after.firstClickedAt, 'uniqueClicks');
       tally.moveUnique(after, null, after.firstHumanClickedAt, 'humanUniqueClicks');
+      const allOpens = [...(backlogOpens.get(token) ?? []), ...opens];
+      const allClicks = [...(backlogClicks.get(token) ?? []), ...clicks];
+      linkDays.addClicks(after, allClicks);
+      machineHours.add(after, 'open', allOpens);
+      machineHours.add(after, 'click', allClicks);
     } else if (before.known) {
       countOpens(tally, after, opens);
       countClicks(tally, after, clicks);
@@ -262,10 +377,20 @@ export function computeBatchDeltas(facts: BatchFacts): BatchDeltas {
       tally.moveUnique(after, before.firstHumanOpenedAt, after.firstHumanOpenedAt, 'humanUniqueOpens');
       tally.moveUnique(after, before.firstClickedAt, after.firstClickedAt, 'uniqueClicks');
       tally.moveUnique(after, before.firstHumanClickedAt, after.firstHumanClickedAt, 'humanUniqueClicks');
+      linkDays.addClicks(after, clicks);
+      linkDays.demote(after, demoted);
+      machineHours.add(after, 'open', opens);
+      machineHours.add(after, 'click', [...clicks, ...demoted]);
     }
   }
 
-  return { messages, links: linkDeltas(facts.newClicks, facts.reclassified), hourly: tally.sorted() };
+  return {
+    messages,
+    links: linkDeltas(facts.newClicks, facts.reclassified),
+    hourly: tally.sorted(),
+    linkDays: linkDays.sorted(),
+    machineHours: machineHours.sorted(),
+  };
 }
 
 function linkDeltas(newClicks: readonly ClickFact[], reclassified: readonly ClickFact[]): LinkDelta[] {

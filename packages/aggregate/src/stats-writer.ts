@@ -74,6 +74,7 @@ interface StoredClick {
   method: string;
   purpose: string | null;
   machine: boolean;
+  machine_reason: string | null;
 }
 
 /** A click of this batch or a stored one, with what its classification needs. */
@@ -88,8 +89,9 @@ interface ClickCandidate {
   userAgent: string | null;
   method: string;
   purpose: string | null;
-  /** Stored ones: whether it counts as a machine's now. */
+  /** Stored ones: whether it counts as a machine's now, and why. */
   storedMachine?: boolean;
+  storedReason?: string | null;
   result?: Classification;
 }
 
@@ -230,6 +232,8 @@ export class StatsWriter {
     );
     await this.upsertLinkStats(trx, deltas.links);
     await this.upsertHourlyStats(trx, deltas.hourly);
+    await this.upsertLinkDailyStats(trx, deltas.linkDays);
+    await this.upsertMachineHourlyStats(trx, deltas.machineHours);
 
     const byType: WriteSummary['byType'] = {
       message: { events: messageEvents.length, stored: arrivals.size, duplicates: messageEvents.length - arrivals.size, storedAt: [...arrivals.values()].map((arrival) => arrival.sentAt) },
@@ -264,9 +268,9 @@ export class StatsWriter {
 
   private async readBacklogOpens(trx: Transaction<Database>, tokens: readonly string[]): Promise<OpenFact[]> {
     if (tokens.length === 0) return [];
-    const rows = await sql<{ message_token: string; at: Date; machine: boolean }>`
-      select message_token, at, machine from opens where message_token = any(${tokens}::text[])`.execute(trx);
-    return rows.rows.map((row) => ({ token: row.message_token, at: row.at.getTime(), machine: row.machine }));
+    const rows = await sql<{ message_token: string; at: Date; machine: boolean; machine_reason: string | null }>`
+      select message_token, at, machine, machine_reason from opens where message_token = any(${tokens}::text[])`.execute(trx);
+    return rows.rows.map((row) => ({ token: row.message_token, at: row.at.getTime(), machine: row.machine, machineReason: row.machine_reason }));
   }
 
   /**
@@ -286,6 +290,7 @@ export class StatsWriter {
       stored.set(row.id, {
         id: row.id, at: row.at, token: row.message_token, server: '', linkIndex: row.link_index, url: row.url,
         ip: row.ip, userAgent: row.user_agent, method: row.method, purpose: row.purpose, storedMachine: row.machine,
+        storedReason: row.machine_reason,
       });
 
     if (clicks.length > 0) {
@@ -294,13 +299,13 @@ export class StatsWriter {
       const times = clicks.map((click) => Date.parse(click.at));
       const tokens = [...new Set(clicks.map((click) => click.messageToken))];
       const near = await sql<StoredClick>`
-        select id, ${epochMs('at')}, message_token, link_index, url, ip, user_agent, method, purpose, machine from clicks
+        select id, ${epochMs('at')}, message_token, link_index, url, ip, user_agent, method, purpose, machine, machine_reason from clicks
         where message_token = any(${tokens}::text[]) and at between ${iso(Math.min(...times) - reach)}::timestamptz and ${iso(Math.max(...times) + reach)}::timestamptz`.execute(trx);
       near.rows.forEach(keep);
     }
     if (backlogTokens.length > 0) {
       const backlog = await sql<StoredClick>`
-        select id, ${epochMs('at')}, message_token, link_index, url, ip, user_agent, method, purpose, machine from clicks
+        select id, ${epochMs('at')}, message_token, link_index, url, ip, user_agent, method, purpose, machine, machine_reason from clicks
         where message_token = any(${backlogTokens}::text[])`.execute(trx);
       backlog.rows.forEach(keep);
     }
@@ -347,7 +352,7 @@ export class StatsWriter {
     const fresh = new Set(inserted.rows.map((row) => row.id));
     const facts: OpenFact[] = [];
     opens.forEach((open, i) => {
-      if (fresh.has(open.id.toLowerCase())) facts.push({ token: open.messageToken, at: Date.parse(open.at), machine: results[i].machine });
+      if (fresh.has(open.id.toLowerCase())) facts.push({ token: open.messageToken, at: Date.parse(open.at), machine: results[i].machine, machineReason: results[i].reason });
     });
     return facts;
   }
@@ -454,8 +459,38 @@ export class StatsWriter {
         human_clicks = hourly_stats.human_clicks + excluded.human_clicks,
         human_unique_clicks = hourly_stats.human_unique_clicks + excluded.human_unique_clicks`.execute(trx);
   }
+
+  /** Keyed by the URL's md5: a URL may be 8,000 characters, too long for a btree key. */
+  private async upsertLinkDailyStats(trx: Transaction<Database>, rows: ReturnType<typeof computeBatchDeltas>['linkDays']): Promise<void> {
+    if (rows.length === 0) return;
+    await sql`
+      insert into link_daily_stats (server, tracking_domain, tag, day, url_md5, url, clicks, human_clicks)
+      select server, tracking_domain, tag, day, md5(url), url, clicks, human_clicks
+      from unnest(
+        ${rows.map((r) => r.server)}::text[], ${rows.map((r) => r.trackingDomain)}::text[], ${rows.map((r) => r.tag)}::text[],
+        ${rows.map((r) => iso(r.day))}::timestamptz[], ${rows.map((r) => r.url)}::text[],
+        ${rows.map((r) => r.clicks)}::bigint[], ${rows.map((r) => r.humanClicks)}::bigint[])
+        as v(server, tracking_domain, tag, day, url, clicks, human_clicks)
+      on conflict (server, tracking_domain, tag, day, url_md5) do update set
+        clicks = link_daily_stats.clicks + excluded.clicks,
+        human_clicks = link_daily_stats.human_clicks + excluded.human_clicks`.execute(trx);
+  }
+
+  private async upsertMachineHourlyStats(trx: Transaction<Database>, rows: ReturnType<typeof computeBatchDeltas>['machineHours']): Promise<void> {
+    if (rows.length === 0) return;
+    await sql`
+      insert into machine_hourly_stats (server, tracking_domain, tag, hour, kind, reason, hits)
+      select * from unnest(
+        ${rows.map((r) => r.server)}::text[], ${rows.map((r) => r.trackingDomain)}::text[], ${rows.map((r) => r.tag)}::text[],
+        ${rows.map((r) => iso(r.hour))}::timestamptz[], ${rows.map((r) => r.kind)}::text[], ${rows.map((r) => r.reason)}::text[],
+        ${rows.map((r) => r.hits)}::bigint[])
+      on conflict (server, tracking_domain, tag, hour, kind, reason) do update set
+        hits = machine_hourly_stats.hits + excluded.hits`.execute(trx);
+  }
 }
 
 function clickFact(click: ClickCandidate): ClickFact {
-  return { token: click.token, at: click.at, linkIndex: click.linkIndex, url: click.url, machine: click.result!.machine };
+  // A stored machine click keeps the reason it is stored with (markReclassified only touches people's).
+  const machineReason = click.storedMachine ? click.storedReason : click.result!.reason;
+  return { token: click.token, at: click.at, linkIndex: click.linkIndex, url: click.url, machine: click.result!.machine, machineReason };
 }

@@ -1,4 +1,4 @@
-import { EventPartitions } from '@mailbeacon/db';
+import { EventPartitions, migrations } from '@mailbeacon/db';
 import {
   BROWSER_AGENT,
   clickEventFixture as click,
@@ -11,7 +11,7 @@ import {
   temporaryDatabase,
   type TemporaryDatabase,
 } from '@mailbeacon/testing';
-import { sql } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { StatsWriter } from '../src/stats-writer';
 
 const HOUR = 3_600_000;
@@ -291,5 +291,107 @@ describe('StatsWriter: scanners', () => {
     await writer.write([message(a, { at: T0 + 10_000 })]);
     await writer.write([click(a, 0, { at: T0 + 5_000 }), click(a, 1, { at: T0 + 11_000 }), click(a, 2, { at: T0 + 13_000 })]);
     expect((await clickRows(a)).map((c) => c.machine_reason)).toEqual(['before-send', 'early-click', null]);
+  });
+});
+
+/** link_daily_stats as `tag domain +Nd url-index clicks/human` lines, in key order. */
+async function linkDays() {
+  const rows = await temp.db.selectFrom('link_daily_stats').selectAll().orderBy('tag').orderBy('tracking_domain').orderBy('day').orderBy('url').execute();
+  const linkIndex = (url: string) => [0, 1, 2, 3, 4].find((index) => linkUrl(index) === url) ?? url;
+  return rows.map((row) => `${row.tag} ${row.tracking_domain} +${(row.day.getTime() - Date.UTC(2026, 10, 20)) / (24 * HOUR)}d ${linkIndex(row.url)} ${row.clicks}/${row.human_clicks}`);
+}
+
+/** machine_hourly_stats as `tag domain +Nh kind reason hits` lines, zero rows left out. */
+async function machineHours() {
+  const rows = await temp.db.selectFrom('machine_hourly_stats').selectAll().where('hits', '!=', '0').orderBy('tag').orderBy('tracking_domain').orderBy('hour').orderBy('kind').orderBy('reason').execute();
+  return rows.map((row) => `${row.tag} ${row.tracking_domain} +${(row.hour.getTime() - T0) / HOUR}h ${row.kind} ${row.reason} ${row.hits}`);
+}
+
+describe('StatsWriter: the rollups by URL and by machine reason', () => {
+  test('clicks on one URL add up across messages, per day; a burst completed later moves its clicks to machines', async () => {
+    const a = fixtureToken('ra');
+    const b = fixtureToken('rb');
+    const scanner = { ip: '40.94.0.0', userAgent: BROWSER_AGENT };
+    await writer.write([message(a, { at: T0, tag: 'promo' }), message(b, { at: T0, tag: 'promo' })]);
+    await writer.write([
+      click(a, 0, { at: T0 + 30_000, ...scanner }),
+      click(a, 1, { at: T0 + 30_500, ...scanner }),
+      open(a, { at: T0 + 5 * 60_000, userAgent: 'Mozilla/5.0' }),
+      open(b, { at: T0 + HOUR + 60_000, userAgent: 'curl/8.5.0' }),
+      click(b, 0, { at: T0 + HOUR }),
+    ]);
+    expect(await linkDays()).toEqual([
+      `promo ${FIXTURE_DOMAIN} +0d 0 2/2`,
+      `promo ${FIXTURE_DOMAIN} +0d 1 1/1`,
+    ]);
+    expect(await machineHours()).toEqual([`promo ${FIXTURE_DOMAIN} +0h open apple-mpp 1`, `promo ${FIXTURE_DOMAIN} +1h open bot 1`]);
+
+    // The third link completes the burst: a's two stored clicks become machines' too.
+    const summary = await writer.write([
+      click(a, 2, { at: T0 + 31_200, ...scanner }),
+      click(b, 0, { at: T0 + 2 * HOUR, method: 'HEAD', userAgent: 'LinkChecker' }),
+      click(b, 1, { at: T0 + 20 * HOUR }), // 05:00 the next day
+    ]);
+    expect(summary.reclassified).toBe(2);
+    expect(await linkDays()).toEqual([
+      `promo ${FIXTURE_DOMAIN} +0d 0 3/1`,
+      `promo ${FIXTURE_DOMAIN} +0d 1 1/0`,
+      `promo ${FIXTURE_DOMAIN} +0d 2 1/0`,
+      `promo ${FIXTURE_DOMAIN} +1d 1 1/1`,
+    ]);
+    expect(await machineHours()).toEqual([
+      `promo ${FIXTURE_DOMAIN} +0h click burst 3`,
+      `promo ${FIXTURE_DOMAIN} +0h open apple-mpp 1`,
+      `promo ${FIXTURE_DOMAIN} +1h open bot 1`,
+      `promo ${FIXTURE_DOMAIN} +2h click non-get 1`,
+    ]);
+    // The same events as hourly_stats: every machine hit under one reason, every click under its URL.
+    const counted = await totals();
+    expect(counted.opens - counted.human_opens).toBe(2);
+    expect(counted.clicks - counted.human_clicks).toBe(4);
+    expect(counted).toMatchObject({ clicks: 6, human_clicks: 2 });
+  });
+
+  test('hits before their message enter the rollups with its tag and tracking domain when it arrives, judged again', async () => {
+    const c = fixtureToken('rc');
+    await writer.write([
+      click(c, 0, { at: T0 + 1000 }),
+      click(c, 1, { at: T0 + 10 * 60_000 }),
+      click(c, 1, { at: T0 + 11 * 60_000, method: 'HEAD', userAgent: 'LinkChecker' }),
+      open(c, { at: T0 + 2 * 60_000, userAgent: 'Mozilla/5.0' }),
+    ]);
+    expect(await linkDays()).toEqual([]);
+    expect(await machineHours()).toEqual([]);
+
+    await writer.write([message(c, { at: T0, tag: 'late', trackingDomain: 'click.late.example' })]);
+    expect(await linkDays()).toEqual(['late click.late.example +0d 0 1/0', 'late click.late.example +0d 1 2/1']);
+    expect(await machineHours()).toEqual([
+      'late click.late.example +0h click early-click 1',
+      'late click.late.example +0h click non-get 1',
+      'late click.late.example +0h open apple-mpp 1',
+    ]);
+
+    // Redelivered, and a click after the arrival: counted once, as it comes.
+    await writer.write([message(c, { at: T0, tag: 'late', trackingDomain: 'click.late.example' }), click(c, 1, { at: T0 + 3 * HOUR })]);
+    expect(await linkDays()).toEqual(['late click.late.example +0d 0 1/0', 'late click.late.example +0d 1 3/2']);
+  });
+
+  test('the migration backfills both from link_stats and the raw events kept', async () => {
+    const d = fixtureToken('rd');
+    const e = fixtureToken('re');
+    await writer.write([message(d, { at: T0, tag: 'promo' }), message(e, { at: T0 })]);
+    await writer.write([
+      click(d, 0, { at: T0 + HOUR }), click(e, 0, { at: T0 + 2 * HOUR }), click(e, 0, { at: T0 + 3 * HOUR, method: 'HEAD' }),
+      open(d, { at: T0 + 60_000, userAgent: 'Mozilla/5.0' }), open(e, { at: T0 + HOUR, userAgent: '' }),
+      click(fixtureToken('never-sent'), 1, { at: T0 + HOUR }), // its message never arrived: in neither rollup
+    ]);
+    const written = { links: await linkDays(), machines: await machineHours() };
+    expect(written.links).toEqual([` ${FIXTURE_DOMAIN} +0d 0 2/1`, `promo ${FIXTURE_DOMAIN} +0d 0 1/1`]);
+    expect(written.machines).toHaveLength(3);
+
+    const statsRollups = migrations['0005-stats-rollups'];
+    await statsRollups.down!(temp.db as Kysely<unknown>);
+    await statsRollups.up(temp.db as Kysely<unknown>);
+    expect({ links: await linkDays(), machines: await machineHours() }).toEqual(written);
   });
 });

@@ -1,7 +1,7 @@
 export { migrations } from './migrations';
 export { createDatabase, ensureDatabase, migrateToLatest, openDatabase, databaseName, redact, DatabaseSetupError } from './database';
 export type { DatabaseOptions } from './database';
-export type { Database, VerificationStatus, MessagesTable, OpensTable, ClicksTable, LinkStatsTable, HourlyStatsTable } from './schema';
+export type { Database, VerificationStatus, MessagesTable, OpensTable, ClicksTable, LinkStatsTable, HourlyStatsTable, LinkDailyStatsTable, MachineHourlyStatsTable } from './schema';
 export { EventPartitions, EVENT_TABLES, dayStart, partitionName } from './event-partitions';
 export type { EventPartition, EventTable } from './event-partitions';
 export { ServerRepository, ServerHasDomainsError, newServerToken } from './servers';
@@ -12,4 +12,9 @@ export { loadTrackingSettings } from './tracking-settings';
 export type { TrackingSettings } from './tracking-settings';
 export { TrackingSettingsListener, TRACKING_SETTINGS_CHANNEL, TRACKING_SETTINGS_LISTENER_NAME } from './tracking-settings-listener';
 export type { TrackingSettingsListenerOptions } from './tracking-settings-listener';
+export { StatsReader, statsScope } from './stats-reader';
+export type {
+  StatsAudience, StatsBucket, StatsScope, StatsCounts, StatsRates, StatsSummary, MachineShare, MachineReasonCount, SeriesPoint, TagStats, LinkStats,
+  MessageTimeline, TimelineEntry,
+} from './stats-reader';
 export type { Kysely } from 'kysely';

@@ -101,6 +101,29 @@ export interface HourlyStatsTable {
   human_unique_clicks: Count;
 }
 
+/** Clicks per URL across messages and UTC day (`url_md5` keys the URL). */
+export interface LinkDailyStatsTable {
+  server: string;
+  tracking_domain: string;
+  tag: string;
+  day: Date;
+  url_md5: string;
+  url: string;
+  clicks: Count;
+  human_clicks: Count;
+}
+
+/** Machine opens (`kind` open) and clicks per `machine_reason` and hour. */
+export interface MachineHourlyStatsTable {
+  server: string;
+  tracking_domain: string;
+  tag: string;
+  hour: Date;
+  kind: 'open' | 'click';
+  reason: string;
+  hits: Count;
+}
+
 export interface Database {
   servers: ServersTable;
   tracking_domains: TrackingDomainsTable;
@@ -109,6 +132,8 @@ export interface Database {
   clicks: ClicksTable;
   link_stats: LinkStatsTable;
   hourly_stats: HourlyStatsTable;
+  link_daily_stats: LinkDailyStatsTable;
+  machine_hourly_stats: MachineHourlyStatsTable;
 }
 
 export type ServerRow = Selectable<ServersTable>;
