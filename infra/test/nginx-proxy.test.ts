@@ -7,7 +7,7 @@ import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import * as libqp from 'libqp';
 import type { TrackingEvent } from '@mailbeacon/contracts';
-import { keyRing, MAX_TRACKING_URL_LENGTH, signLink, signPixel } from '@mailbeacon/links';
+import { keyRing, locationFor, MAX_TRACKING_URL_LENGTH, signLink, signPixel } from '@mailbeacon/links';
 import { rewriteMessage } from '@mailbeacon/rewrite';
 import {
   adaptedCopy,
@@ -29,7 +29,7 @@ import {
   UPSTREAM_CONF_SERVER,
   type TrackingProxy,
 } from '@mailbeacon/testing';
-import { createTrackerApp, locationFor, TrackerMetrics, TRACKER_SERVER_OPTIONS, TRANSPARENT_GIF, type EventSink } from '../../apps/tracker/src';
+import { createTrackerApp, TrackerMetrics, TRACKER_SERVER_OPTIONS, TRANSPARENT_GIF, type EventSink } from '../../apps/tracker/src';
 
 /*
  * The tracking-host proxy as shipped: the real nginx (/usr/sbin/nginx) runs with the files
