@@ -141,7 +141,8 @@ export class RewriteJob {
 
     if (result.skipped) log.info({ skipped: result.skipped }, 'message left untracked');
     else log.info({ links: result.links.length, pixel: result.pixel, trackingDomain: selection.domain?.host }, 'message tracked');
-    for (const note of result.notes) log.warn({ note }, 'part left untouched');
+    // One line per message: the engine already gathers a part's notes into one.
+    if (result.notes.length > 0) log.warn({ notes: result.notes }, 'parts left untouched or links left untracked');
     return { messageToken, links: result.links.length, pixel: result.pixel, ...(result.skipped !== undefined && { skipped: result.skipped }) };
   }
 }

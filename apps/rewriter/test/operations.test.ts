@@ -120,6 +120,25 @@ describe('the rewriter operations server', () => {
     connection.disconnect();
   });
 
+  test('a message with many links too long to track logs one warning naming them, not one per link (review of issue 10)', async () => {
+    const long = (i: number) => `https://shop.example/landing?ref=${i}${'a'.repeat(9000)}`;
+    const html = `<html><body>${[0, 1, 2, 1].map((i) => `<a href="${long(i)}">x</a>`).join('')}<a href="https://shop.example/a">Shop</a></body></html>`;
+    const raw = Buffer.from(['From: news@shop.example', 'To: reader@example.net', 'Subject: Long', 'MIME-Version: 1.0', 'Content-Type: text/html; charset=utf-8', '', html, ''].join('\r\n'));
+    await client.enqueueMessage({ messageId: 'ops-long@x', server, raw });
+    await waitFor(async () => ready.get('ops-long@x'), (m) => m !== undefined, 10_000, 'the ready message');
+    expect(ready.get('ops-long@x')!.tracked).toEqual({ links: 1, pixel: true });
+    // The job logs its outcome and its notes together, once its outputs are queued.
+    const ofMessage = async () => log.records.filter((record) => record.messageId === 'ops-long@x');
+    await waitFor(ofMessage, (records) => records.some((r) => r.msg === 'message tracked') && records.some((r) => r.level === 40), 10_000, 'the outcome lines');
+    const warnings = (await ofMessage()).filter((record) => record.level === 40);
+    expect(warnings).toEqual([
+      expect.objectContaining({
+        msg: 'parts left untouched or links left untracked',
+        notes: [expect.stringMatching(/^part 1 \(text\/html\): 3 links left untracked: tracking URL or redirect over 8000 characters /)],
+      }),
+    ]);
+  });
+
   test('/healthz and /readyz answer 200; unknown paths 404', async () => {
     expect(await get('/healthz')).toMatchObject({ status: 200, text: 'ok\n' });
     expect(await get('/readyz')).toMatchObject({ status: 200, text: 'ready\n' });

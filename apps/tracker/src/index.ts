@@ -1,4 +1,4 @@
-export { createTrackerApp, locationFor, TRANSPARENT_GIF, DEFAULT_PUBLISH_TIMEOUT_MS, MAX_USER_AGENT_LENGTH } from './tracker-app';
+export { createTrackerApp, TRANSPARENT_GIF, DEFAULT_PUBLISH_TIMEOUT_MS, MAX_USER_AGENT_LENGTH } from './tracker-app';
 export type { TrackerAppOptions, TrackerLogger } from './tracker-app';
 export type { EventSink } from './event-sink';
 export { TrackerMetrics, METRIC_PREFIX, METRIC_NAMES, TRACKER_ROUTES, DURATION_BUCKETS } from './metrics';

@@ -1,16 +1,12 @@
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { ClickEvent, OpenEvent } from '@mailbeacon/contracts';
 import { locationFor, verifyLink, verifyPixel, type KeyRing } from '@mailbeacon/links';
-
 import express, { type ErrorRequestHandler, type Express, type Request, type RequestHandler, type Response } from 'express';
 import type { Logger } from 'pino';
 import { v7 as uuidv7 } from 'uuid';
 import { storedAddress, type IpStorage } from './client-address';
 import type { TrustProxy } from './config';
 import type { EventSink } from './event-sink';
-
-// The redirect's Location is made where links are signed, which bounds its length.
-export { locationFor };
 import type { HitType, TrackerMetrics, TrackerRoute } from './metrics';
 
 /*

@@ -3,13 +3,13 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Stream } from 'node:stream';
 import { trackingEventSchema, type TrackingEvent } from '@mailbeacon/contracts';
-import { keyRing, signLink, signPixel } from '@mailbeacon/links';
+import { keyRing, locationFor, signLink, signPixel } from '@mailbeacon/links';
 import { capturingLogger } from '@mailbeacon/testing';
 import type { Express } from 'express';
 import request from 'supertest';
 import type { EventSink } from '../src/event-sink';
 import { METRIC_NAMES, TrackerMetrics } from '../src/metrics';
-import { createTrackerApp, locationFor, TRANSPARENT_GIF, type TrackerAppOptions } from '../src/tracker-app';
+import { createTrackerApp, TRANSPARENT_GIF, type TrackerAppOptions } from '../src/tracker-app';
 
 /*
  * The tracker app through HTTP (supertest, and raw node requests where a client library

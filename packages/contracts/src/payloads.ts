@@ -61,8 +61,12 @@ export function isBase64(value: string): boolean {
 
 /** What isBase64 accepts, as a JSON Schema pattern. */
 const BASE64_PATTERN = '^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$';
-/** isHttpDestination's first test, as a JSON Schema pattern (it also parses the URL: see docs/formats.md). */
-const HTTP_URL_PATTERN = '^[Hh][Tt][Tt][Pp][Ss]?://[^/?#]';
+/**
+ * isHttpDestination's first test, as a JSON Schema pattern (it also parses the URL: see
+ * docs/formats.md). Loose enough to accept every URL the code does: a browser skips any `/`
+ * and `\` after `https://` (`https:///x.example/` is x.example), then needs a host.
+ */
+const HTTP_URL_PATTERN = '^[Hh][Tt][Tt][Pp][Ss]?://[/\\\\]*[^/\\\\?#]';
 
 const messageId = z.string().min(1).max(998).meta({ description: "The platform's own id for the message (1-998 characters), e.g. its Message-ID." });
 const serverToken = z

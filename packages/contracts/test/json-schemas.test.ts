@@ -4,7 +4,7 @@ import addFormats from 'ajv-formats';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { z } from 'zod';
-import { clickEvent, fromNow, invalidEvents, invalidMessageJobs, invalidReadyJobs, messageEvent, messageJob, openEvent, readyJob, type InvalidSample } from './payload-samples';
+import { clickEvent, extraSlashUrls, fromNow, invalidEvents, invalidMessageJobs, invalidReadyJobs, messageEvent, messageJob, openEvent, readyJob, type InvalidSample } from './payload-samples';
 
 /* The committed JSON Schema files: up to date, and judging samples as the validators do. */
 
@@ -55,6 +55,7 @@ const SAMPLES: { title: string; fileName: string; validator: z.ZodType; valid: S
     valid: [
       ['a message event', messageEvent],
       ['a message event with an upper-case URL scheme', { ...messageEvent, links: [{ index: 0, url: 'HTTP://EXAMPLE.COM/b' }] }],
+      ...extraSlashUrls.map(([name, url]): Sample => [`a click to ${name}`, { ...clickEvent, url }]),
       ['a message event with no links', { ...messageEvent, links: [], pixel: false }],
       ['an open', openEvent],
       ['a click', clickEvent],

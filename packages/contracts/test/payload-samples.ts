@@ -61,6 +61,12 @@ export const clickEvent: ClickEvent = {
 };
 
 
+/** URLs a browser reads with the slashes after `https://` ignored: valid destinations (review of issue 10). */
+export const extraSlashUrls: [name: string, url: string][] = [
+  ['a URL with three slashes', 'https:///x.example/'],
+  ['a URL with a backslash before its host', 'https://\\x.example/a'],
+];
+
 const { messageId: _messageId, ...jobWithoutMessageId } = messageJob;
 const { tracked: _tracked, ...readyWithoutTracked } = readyJob;
 const { type: _type, ...untypedOpen } = openEvent;
@@ -117,6 +123,7 @@ export const invalidEvents: InvalidSample[] = [
   ['linkIndex', clickWithoutLink],
   ['url', { ...clickEvent, url: 'javascript:alert(1)' }],
   ['url', { ...clickEvent, url: 'https://' }],
+  ['url', { ...clickEvent, url: 'https:///?x' }],
   ['url', { ...clickEvent, url: '//example.com/a' }],
   ['links[1].url', { ...messageEvent, links: [messageEvent.links[0], { index: 1, url: 'ftp://example.com' }] }],
   ['links[0].index', { ...messageEvent, links: [{ index: 'zero', url: 'https://example.com' }] }],

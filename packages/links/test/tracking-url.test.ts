@@ -87,8 +87,9 @@ describe('signLink / verifyLink', () => {
   test.each([
     ['ASCII: the tracking URL is the longer', 'a', 'tracking URL', 4],
     ['non-ASCII: the percent-encoded redirect is the longer', '\u20ac', 'redirect', 9],
+    ['ASCII with spaces: the percent-encoded redirect is the longer', ' ', 'redirect', 3],
   ] as const)('a tracking URL and its redirect are at most MAX_TRACKING_URL_LENGTH characters; a longer one is refused with its length (%s)', async (_name, filler, what, step) => {
-    const destination = (n: number) => `https://shop.example/landing?ref=${filler.repeat(n)}`;
+    const destination = (n: number) => `https://shop.example/landing?ref=${filler.repeat(n)}&end`;
     const fits = (n: number) => {
       try {
         signLink(keys, host, { ...link, url: destination(n) });

@@ -1,4 +1,4 @@
-import { newMessageToken, signLink, signPixel, TrackingUrlTooLongError } from '@mailbeacon/links';
+import { MAX_TRACKING_URL_LENGTH, newMessageToken, signLink, signPixel, TrackingUrlTooLongError } from '@mailbeacon/links';
 import { openTextView } from './charset';
 import { rewriteHtml, type HtmlLinkRewriter } from './html-links';
 import { LinkPolicy, normalizeHost } from './link-policy';
@@ -54,13 +54,36 @@ interface PartOutcome {
   pixel?: boolean;
   /** Why the part was left untouched. */
   note?: string;
-  /** Links of the part left untracked, each with why. */
-  untrackedLinks?: string[];
+  /** Why some of the part's links were left untracked (one note for them all). */
+  longLinksNote?: string;
 }
 
 /** A destination as a note names it: long ones are cut (the note is for people and logs). */
 function linkForNote(url: string): string {
   return JSON.stringify(url.length > 100 ? `${url.slice(0, 80)}…(${url.length} characters)` : url);
+}
+
+/** The distinct links of one part left untracked for their length, and the first as an example. */
+class LongLinks {
+  private readonly destinations = new Set<string>();
+  private example?: { url: string; error: TrackingUrlTooLongError };
+
+  add(url: string, error: TrackingUrlTooLongError): void {
+    this.destinations.add(url);
+    this.example ??= { url, error };
+  }
+
+  /** One note for the whole part: a message may hold thousands of such links. */
+  note(): string | undefined {
+    if (!this.example) return undefined;
+    const { url, error } = this.example;
+    const n = this.destinations.size;
+    const what = error.what === 'tracking URL' ? 'tracking URL' : 'redirect (percent-encoded)';
+    return (
+      `${n} ${n === 1 ? 'link' : 'links'} left untracked: tracking URL or redirect over ${MAX_TRACKING_URL_LENGTH} characters (RFC 9110), ` +
+      `${n === 1 ? '' : 'e.g. '}${linkForNote(url)}, whose ${what} would be ${error.length} characters`
+    );
+  }
 }
 
 class MessageRewriter {
@@ -82,8 +105,8 @@ class MessageRewriter {
     this.origin = normalizeHost(options.trackingHost);
   }
 
-  /** `untracked` collects the links that could have been tracked but are not, and why. */
-  private urlRewriter(bytewise: boolean, untracked: Set<string>): (url: string) => string | undefined {
+  /** `untracked` collects the links that could have been tracked but are too long. */
+  private urlRewriter(bytewise: boolean, untracked: LongLinks): (url: string) => string | undefined {
     return (url) => {
       const decision = this.policy.decide(url);
       if (decision.action === 'unwrap') return decision.url;
@@ -94,7 +117,7 @@ class MessageRewriter {
         return this.links.trackingUrl(decision.url);
       } catch (error) {
         if (!(error instanceof TrackingUrlTooLongError)) throw error;
-        untracked.add(`link ${linkForNote(decision.url)} left untracked: ${error.message}`);
+        untracked.add(decision.url, error);
         return undefined;
       }
     };
@@ -118,19 +141,19 @@ class MessageRewriter {
     const view = openTextView(content, node.charset);
     if (!view) return { note: `cannot decode charset ${JSON.stringify(node.charset)}` };
 
-    const untracked = new Set<string>();
+    const untracked = new LongLinks();
     const rewriteUrl = this.urlRewriter(view.bytewise, untracked);
     let text: string;
     let pixel = false;
     if (kind === 'html') {
       const rewriter: HtmlLinkRewriter = { rewriteUrl, isOpenPixel: (src) => this.isOpenPixel(src) };
       const result = rewriteHtml(view.text, rewriter, this.pixelHtml);
-      if (!result.changed) return { untrackedLinks: [...untracked] };
+      if (!result.changed) return { longLinksNote: untracked.note() };
       text = result.html;
       pixel = result.pixelAdded;
     } else {
       const result = rewriteText(view.text, rewriteUrl);
-      if (!result.changed) return { untrackedLinks: [...untracked] };
+      if (!result.changed) return { longLinksNote: untracked.note() };
       text = result.text;
     }
 
@@ -151,7 +174,7 @@ class MessageRewriter {
       node.setCharset(view.transcodedTo);
       headersChanged = true;
     }
-    return { body: newBody, headersChanged, pixel, untrackedLinks: [...untracked] };
+    return { body: newBody, headersChanged, pixel, longLinksNote: untracked.note() };
   }
 
   private setHeader(node: MimeNode, key: string, value: string): void {
@@ -253,7 +276,7 @@ function rewriteChunks(
     const body = Buffer.concat(indices.map((i) => pieces[i]));
     const outcome = rewriter.rewritePart(node, kind, body, lineEndingFor(body, messageEol));
     if (outcome.note) notes.push(`part ${partNumber} (${node.contentType}): ${outcome.note}; left untouched`);
-    for (const link of outcome.untrackedLinks ?? []) notes.push(`part ${partNumber} (${node.contentType}): ${link}`);
+    if (outcome.longLinksNote) notes.push(`part ${partNumber} (${node.contentType}): ${outcome.longLinksNote}`);
     if (!outcome.body) continue;
     if (indices.length === 0) continue;
     pieces[indices[0]] = outcome.body;

@@ -235,7 +235,7 @@ describe('rewriteMessage: encodings and charsets', () => {
 });
 
 describe('rewriteMessage: long destinations (issue 10)', () => {
-  test('a link whose tracking URL would be over MAX_TRACKING_URL_LENGTH stays untracked with a note naming it; the longest that fits is tracked', async () => {
+  test('links whose tracking URL would be over MAX_TRACKING_URL_LENGTH stay untracked, with one note per part counting them and naming one; the longest that fits is tracked', async () => {
     const destination = (n: number) => `https://shop.example/landing?ref=${'a'.repeat(n)}`;
     const withLinks = (...urls: string[]) =>
       message(
@@ -243,9 +243,10 @@ describe('rewriteMessage: long destinations (issue 10)', () => {
         multipart('b', [`Content-Type: text/plain\r\n\r\n${urls.join('\r\n')}`, `Content-Type: text/html\r\n\r\n<body>${urls.map((url) => `<a href="${url}">x</a>`).join('')}</body>`]),
       );
     const n = await largestFitting(async (length) => (await rewrite(withLinks(destination(length)))).links.length === 1, MAX_TRACKING_URL_LENGTH);
-    const [longest, tooLong] = [destination(n), destination(n + 1)];
+    const [longest, tooLong, longer] = [destination(n), destination(n + 1), destination(n + 2)];
 
-    const result = await rewrite(withLinks(longest, tooLong, 'https://shop.example/short'));
+    // Two distinct destinations too long, one of them twice.
+    const result = await rewrite(withLinks(longest, tooLong, longer, 'https://shop.example/short', tooLong));
     expect(result.skipped).toBeUndefined();
     expect(result.links.map((link) => link.url)).toEqual([longest, 'https://shop.example/short']);
     const [plain, html] = await partTexts(result.raw);
@@ -254,8 +255,15 @@ describe('rewriteMessage: long destinations (issue 10)', () => {
       expect(tracked.map((link) => link.url)).toEqual([longest, 'https://shop.example/short']);
       expect(Math.max(...tracked.map((link) => link.tracking.length))).toBeGreaterThan(MAX_TRACKING_URL_LENGTH - 4);
       expect(part).toContain(tooLong); // as it was, and still working
+      expect(part).toContain(longer);
     }
-    const noteFor = (part: string) => expect.stringMatching(new RegExp(`^part \\d \\(${part}\\): link "https://shop\\.example/landing\\?ref=a+…\\(${tooLong.length} characters\\)" left untracked: the tracking URL would be \\d+ characters, over the ${MAX_TRACKING_URL_LENGTH} `));
+    const noteFor = (part: string) =>
+      expect.stringMatching(
+        new RegExp(
+          `^part \\d \\(${part}\\): 2 links left untracked: tracking URL or redirect over ${MAX_TRACKING_URL_LENGTH} characters \\(RFC 9110\\), ` +
+            `e\\.g\\. "https://shop\\.example/landing\\?ref=a+…\\(${tooLong.length} characters\\)", whose tracking URL would be 80\\d\\d characters$`,
+        ),
+      );
     expect(result.notes).toEqual([noteFor('text/plain'), noteFor('text/html')]);
   });
 });
