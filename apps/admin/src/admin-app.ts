@@ -1,20 +1,22 @@
-import type { ServerRepository, TrackingDomain, TrackingDomainRepository } from '@mailbeacon/db';
+import type { ApiKeyRepository, ServerRepository, TrackingDomain, TrackingDomainRepository } from '@mailbeacon/db';
 import { UnknownServerError } from '@mailbeacon/db';
 import type { CheckTrackingDomain } from '@mailbeacon/domains';
 import { checkReadiness, type Readiness } from '@mailbeacon/service';
 import express, { type Express, type RequestHandler } from 'express';
 import { requestLog, type AdminLogger } from './admin-logger';
 import { ApiError, errorHandler, notFound } from './api-errors';
-import { requireBearerToken } from './auth';
+import { requireAuthentication } from './auth';
 import { AdminMetrics } from './metrics';
-import { domainCheckInput, hostParam, newServerInput, newTrackingDomainInput, serverFilter, serverTokenParam, trackingDomainUpdateInput } from './request-inputs';
+import { apiKeyIdParam, domainCheckInput, hostParam, newApiKeyInput, newServerInput, newTrackingDomainInput, serverFilter, serverTokenParam, trackingDomainUpdateInput } from './request-inputs';
 
 export interface AdminDeps {
   servers: Pick<ServerRepository, 'list' | 'create' | 'findByToken' | 'rename' | 'remove'>;
   domains: Pick<TrackingDomainRepository, 'list' | 'add' | 'findByHost' | 'update' | 'remove' | 'recordCheck'>;
+  /** Read-only keys to one server's numbers: managed under /servers/:token/api-keys, checked on every request that presents one. */
+  apiKeys: Pick<ApiKeyRepository, 'create' | 'list' | 'revoke' | 'findByKey'>;
   /** Injected so tests (and deployments) can aim it; the process passes checkTrackingDomain. */
   checkDomain: CheckTrackingDomain;
-  /** Every route but GET /healthz and GET /readyz requires `Authorization: Bearer <adminToken>`. */
+  /** Every route but GET /healthz and GET /readyz requires `Authorization: Bearer <adminToken>` (or an API key, within its scope). */
   adminToken: string;
   logger: AdminLogger;
   /** GET /readyz: 200 while this says ready (the process passes a PostgreSQL check), else 503. Default: always ready. */
@@ -48,7 +50,7 @@ const jsonBodiesOnly: RequestHandler = (req, _res, next) => {
 
 /** The JSON admin API for servers and tracking domains. */
 export function createAdminApp(deps: AdminDeps): Express {
-  const { servers, domains, checkDomain, logger } = deps;
+  const { servers, domains, apiKeys, checkDomain, logger } = deps;
   const metrics = deps.metrics ?? new AdminMetrics();
   const ready = deps.ready ?? (() => true);
   const app = express();
@@ -68,7 +70,7 @@ export function createAdminApp(deps: AdminDeps): Express {
   });
 
   // Authentication before body parsing: nothing of an unauthenticated request is read.
-  app.use(requireBearerToken(deps.adminToken), jsonBodiesOnly, express.json({ limit: JSON_BODY_LIMIT }));
+  app.use(requireAuthentication({ adminToken: deps.adminToken, apiKeys }), jsonBodiesOnly, express.json({ limit: JSON_BODY_LIMIT }));
 
   // Behind the token: request counts and process figures are nobody else's business.
   app.get('/metrics', async (_req, res) => {
@@ -98,6 +100,28 @@ export function createAdminApp(deps: AdminDeps): Express {
   app.delete('/servers/:token', async (req, res) => {
     const token = serverTokenParam(req.params.token);
     if (!(await servers.remove(token))) throw noSuchServer(token);
+    res.status(204).end();
+  });
+
+  // The key is in this answer only: it is stored hashed and can never be shown again.
+  app.post('/servers/:token/api-keys', async (req, res) => {
+    const token = serverTokenParam(req.params.token);
+    const { name } = newApiKeyInput(req.body);
+    const created = await knownServer(token, () => apiKeys.create(token, name ?? null));
+    res.status(201).json({ ...created.apiKey, key: created.key });
+  });
+
+  app.get('/servers/:token/api-keys', async (req, res) => {
+    const token = serverTokenParam(req.params.token);
+    if (!(await servers.findByToken(token))) throw noSuchServer(token);
+    res.json({ apiKeys: await apiKeys.list(token) });
+  });
+
+  // Revoked, not deleted: the list keeps showing when it stopped working.
+  app.delete('/servers/:token/api-keys/:id', async (req, res) => {
+    const token = serverTokenParam(req.params.token);
+    const id = apiKeyIdParam(req.params.id);
+    if (!(await apiKeys.revoke(id, token))) throw new ApiError(404, `server ${token} has no API key ${id}`);
     res.status(204).end();
   });
 
@@ -142,6 +166,16 @@ export function createAdminApp(deps: AdminDeps): Express {
 
   app.use(notFound(), errorHandler(logger));
   return app;
+}
+
+/** A server token in the path that names no server is a 404 (in a body it would be a 422). */
+async function knownServer<T>(token: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof UnknownServerError) throw noSuchServer(token);
+    throw error;
+  }
 }
 
 async function found(host: string, lookup: Promise<TrackingDomain | undefined>): Promise<TrackingDomain> {

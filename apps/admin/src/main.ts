@@ -1,4 +1,4 @@
-import { openDatabase, redact, ServerRepository, TrackingDomainRepository } from '@mailbeacon/db';
+import { ApiKeyRepository, openDatabase, redact, ServerRepository, TrackingDomainRepository } from '@mailbeacon/db';
 import { checkTrackingDomain, type CheckTrackingDomain } from '@mailbeacon/domains';
 import { describeError, recentCheck, runService, serveHttp, StartupError } from '@mailbeacon/service';
 import { pino, type Logger } from 'pino';
@@ -36,6 +36,7 @@ export async function startAdmin(config: AdminConfig, options: StartAdminOptions
   const app = createAdminApp({
     servers: new ServerRepository(db),
     domains: new TrackingDomainRepository(db),
+    apiKeys: new ApiKeyRepository(db),
     checkDomain: options.checkDomain ?? checkTrackingDomain,
     adminToken: config.adminToken,
     logger,

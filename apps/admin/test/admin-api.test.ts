@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createDatabase, ServerRepository, TrackingDomainRepository } from '@mailbeacon/db';
+import { ApiKeyRepository, createDatabase, ServerRepository, TrackingDomainRepository } from '@mailbeacon/db';
 import { checkTrackingDomain } from '@mailbeacon/domains';
 import { capturingLogger, temporaryDatabase, type TemporaryDatabase } from '@mailbeacon/testing';
 import type { Express } from 'express';
@@ -38,6 +38,7 @@ beforeAll(async () => {
   app = createAdminApp({
     servers: new ServerRepository(temp.db),
     domains: new TrackingDomainRepository(temp.db),
+    apiKeys: new ApiKeyRepository(temp.db),
     checkDomain: checkTrackingDomain,
     adminToken: TOKEN,
     logger: log.logger,
@@ -306,6 +307,7 @@ describe('errors', () => {
     const brokenApp = createAdminApp({
       servers: new ServerRepository(dead),
       domains: new TrackingDomainRepository(dead),
+      apiKeys: new ApiKeyRepository(dead),
       checkDomain: checkTrackingDomain,
       adminToken: TOKEN,
       logger: broken.logger,

@@ -79,5 +79,9 @@ export {
   parseTrackingDomainUpdateInput,
   parseTrackingDomainHost,
   parseServerToken,
+  newApiKeyInputSchema,
+  apiKeyIdSchema,
+  parseNewApiKeyInput,
+  parseApiKeyId,
 } from './admin-inputs';
-export type { NewServerInput, NewTrackingDomainInput, TrackingDomainUpdateInput } from './admin-inputs';
+export type { NewServerInput, NewTrackingDomainInput, TrackingDomainUpdateInput, NewApiKeyInput } from './admin-inputs';
