@@ -2,11 +2,14 @@ import type { ApiKeyRepository, ServerRepository, TrackingDomain, TrackingDomain
 import { UnknownServerError } from '@mailbeacon/db';
 import type { CheckTrackingDomain } from '@mailbeacon/domains';
 import { checkReadiness, type Readiness } from '@mailbeacon/service';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import express, { type Express, type RequestHandler } from 'express';
 import { requestLog, type AdminLogger } from './admin-logger';
 import { ApiError, errorHandler, notFound } from './api-errors';
 import { requireAuthentication } from './auth';
 import { AdminMetrics } from './metrics';
+import { openApiDocument } from './openapi';
 import { apiKeyIdParam, domainCheckInput, hostParam, newApiKeyInput, newServerInput, newTrackingDomainInput, serverFilter, serverTokenParam, trackingDomainUpdateInput } from './request-inputs';
 
 export interface AdminDeps {
@@ -67,6 +70,13 @@ export function createAdminApp(deps: AdminDeps): Express {
     const readiness = await checkReadiness(ready, READY_TIMEOUT_MS);
     if (readiness.ready) res.json({ status: 'ready' });
     else res.status(503).json({ status: 'not ready', reason: readiness.reason });
+  });
+
+  // Open too: it describes the shape of an open-source API, nothing of this deployment, and
+  // the holders of API keys (and their code generators) need it without the admin token.
+  const document = openApiDocument(packageVersion());
+  app.get('/openapi.json', (_req, res) => {
+    res.json(document);
   });
 
   // Authentication before body parsing: nothing of an unauthenticated request is read.
@@ -167,6 +177,9 @@ export function createAdminApp(deps: AdminDeps): Express {
   app.use(notFound(), errorHandler(logger));
   return app;
 }
+
+/** The admin package's version, read next to the compiled (or, under Jest, the source) files. */
+const packageVersion = (): string => (JSON.parse(readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }).version;
 
 /** A server token in the path that names no server is a 404 (in a body it would be a 422). */
 async function knownServer<T>(token: string, work: () => Promise<T>): Promise<T> {

@@ -87,7 +87,7 @@ export function serverFilter(value: unknown): string | undefined {
 const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?)*\.?$/;
 
 /** Where to aim the check instead of what DNS says (a proxy not yet in DNS, a staging address). */
-const domainCheckInputSchema = z.strictObject({
+export const domainCheckInputSchema = z.strictObject({
   address: z.string().refine((address) => isIP(address) !== 0 || HOST_NAME.test(address), 'must be an IP address or a host name').optional(),
   port: z.int('must be an integer from 1 to 65535').min(1, 'must be an integer from 1 to 65535').max(65535, 'must be an integer from 1 to 65535').optional(),
 });
