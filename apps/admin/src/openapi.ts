@@ -96,6 +96,7 @@ interface Operation {
 
 const invalid: [string, Answer] = ['invalid input: each bad field named', 'Error'];
 const noServer: [string, Answer] = ['no server has this token', 'Error'];
+const noDomain: [string, Answer] = ['no such tracking domain', 'Error'];
 
 const OPERATIONS: Operation[] = [
   { method: 'get', path: '/healthz', summary: 'The process answers', open: true, responses: { 200: ['always, while the process runs', 'Health'] } },
@@ -145,21 +146,21 @@ const OPERATIONS: Operation[] = [
     body: 'NewTrackingDomain',
     responses: { 201: ['the domain (Location: /domains/<host>)', 'TrackingDomain'], 400: invalid, 409: ['already a tracking domain', 'Error'], 422: ['no server has the token in `server`', 'Error'] },
   },
-  { method: 'get', path: '/domains/{host}', summary: 'Read a tracking domain', responses: { 200: ['the domain', 'TrackingDomain'], 400: invalid, 404: ['no such tracking domain', 'Error'] } },
+  { method: 'get', path: '/domains/{host}', summary: 'Read a tracking domain', responses: { 200: ['the domain', 'TrackingDomain'], 400: invalid, 404: noDomain } },
   {
     method: 'patch',
     path: '/domains/{host}',
     summary: "Change a tracking domain's settings (those not given stay)",
     body: 'TrackingDomainUpdate',
-    responses: { 200: ['the domain', 'TrackingDomain'], 400: invalid, 404: ['no such tracking domain', 'Error'] },
+    responses: { 200: ['the domain', 'TrackingDomain'], 400: invalid, 404: noDomain },
   },
-  { method: 'delete', path: '/domains/{host}', summary: 'Remove a tracking domain', responses: { 204: ['removed', 'empty'], 400: invalid, 404: ['no such tracking domain', 'Error'] } },
+  { method: 'delete', path: '/domains/{host}', summary: 'Remove a tracking domain', responses: { 204: ['removed', 'empty'], 400: invalid, 404: noDomain } },
   {
     method: 'post',
     path: '/domains/{host}/check',
     summary: 'Check DNS and the proxy (GET / answering `Hello.`); the result is recorded on the domain',
     body: 'DomainCheckOptions',
-    responses: { 200: ['the check, ok or not, with its steps and advice', 'DomainCheckResult'], 400: invalid, 404: ['no such tracking domain', 'Error'] },
+    responses: { 200: ['the check, ok or not, with its steps and advice', 'DomainCheckResult'], 400: invalid, 404: noDomain },
   },
 ];
 

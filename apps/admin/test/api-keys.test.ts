@@ -1,9 +1,7 @@
-import { ApiKeyRepository, ServerRepository, TrackingDomainRepository } from '@mailbeacon/db';
-import { checkTrackingDomain } from '@mailbeacon/domains';
 import { capturingLogger, temporaryDatabase, type TemporaryDatabase } from '@mailbeacon/testing';
 import express, { type Express } from 'express';
 import request from 'supertest';
-import { createAdminApp } from '../src/admin-app';
+import { adminAppOver } from './admin-over-database';
 
 /*
  * Server-scoped read-only API keys, against the real app and a real PostgreSQL database. The
@@ -42,14 +40,7 @@ function mountProbes(target: Express): void {
 
 beforeAll(async () => {
   temp = await temporaryDatabase();
-  app = createAdminApp({
-    servers: new ServerRepository(temp.db),
-    domains: new TrackingDomainRepository(temp.db),
-    apiKeys: new ApiKeyRepository(temp.db),
-    checkDomain: checkTrackingDomain,
-    adminToken: TOKEN,
-    logger: capturingLogger('fatal').logger,
-  });
+  app = adminAppOver(temp.db, TOKEN, capturingLogger('fatal').logger);
   mountProbes(app);
 });
 afterAll(() => temp.drop());
@@ -193,14 +184,7 @@ describe('what an API key may do', () => {
 
   test('the refusals are counted as unauthorized in the metrics, and the key is never logged', async () => {
     const log = capturingLogger('debug');
-    const logged = createAdminApp({
-      servers: new ServerRepository(temp.db),
-      domains: new TrackingDomainRepository(temp.db),
-      apiKeys: new ApiKeyRepository(temp.db),
-      checkDomain: checkTrackingDomain,
-      adminToken: TOKEN,
-      logger: log.logger,
-    });
+    const logged = adminAppOver(temp.db, TOKEN, log.logger);
     await request(logged).get('/servers').set(bearer(key)).expect(403);
     const metrics = (await request(logged).get('/metrics').set(admin).expect(200)).text;
     expect(metrics).toContain('mailbeacon_admin_requests_total{method="GET",route="unauthorized",status="403"} 1');
@@ -210,13 +194,6 @@ describe('what an API key may do', () => {
 
 test('an admin token that happens to start with mbk_ is still the admin token', async () => {
   const adminToken = `mbk_${'z'.repeat(43)}`;
-  const mimic = createAdminApp({
-    servers: new ServerRepository(temp.db),
-    domains: new TrackingDomainRepository(temp.db),
-    apiKeys: new ApiKeyRepository(temp.db),
-    checkDomain: checkTrackingDomain,
-    adminToken,
-    logger: capturingLogger('fatal').logger,
-  });
+  const mimic = adminAppOver(temp.db, adminToken, capturingLogger('fatal').logger);
   await request(mimic).get('/servers').set(bearer(adminToken)).expect(200);
 });

@@ -1,11 +1,9 @@
-import { ApiKeyRepository, ServerRepository, TrackingDomainRepository } from '@mailbeacon/db';
-import { checkTrackingDomain } from '@mailbeacon/domains';
 import { capturingLogger, freePort, temporaryDatabase, type TemporaryDatabase } from '@mailbeacon/testing';
 import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import express, { type Express } from 'express';
 import request from 'supertest';
-import { createAdminApp } from '../src/admin-app';
+import { adminAppOver } from './admin-over-database';
 
 /*
  * GET /openapi.json against the real app: every route Express really has is documented with
@@ -28,15 +26,7 @@ let temp: TemporaryDatabase;
 let app: Express;
 let document: OpenApiDocument;
 
-const makeApp = (): Express =>
-  createAdminApp({
-    servers: new ServerRepository(temp.db),
-    domains: new TrackingDomainRepository(temp.db),
-    apiKeys: new ApiKeyRepository(temp.db),
-    checkDomain: checkTrackingDomain,
-    adminToken: TOKEN,
-    logger: capturingLogger('fatal').logger,
-  });
+const makeApp = (): Express => adminAppOver(temp.db, TOKEN, capturingLogger('fatal').logger);
 
 beforeAll(async () => {
   temp = await temporaryDatabase();
