@@ -1,23 +1,28 @@
-import type { ServerRepository, TrackingDomain, TrackingDomainRepository } from '@mailbeacon/db';
+import type { ApiKeyRepository, ServerRepository, TrackingDomain, TrackingDomainRepository } from '@mailbeacon/db';
 import { UnknownServerError } from '@mailbeacon/db';
 import type { CheckTrackingDomain } from '@mailbeacon/domains';
 import { checkReadiness, type Readiness } from '@mailbeacon/service';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import express, { type Express, type RequestHandler } from 'express';
 import { requestLog, type AdminLogger } from './admin-logger';
 import { ApiError, errorHandler, notFound } from './api-errors';
-import { requireBearerToken } from './auth';
+import { requireAuthentication } from './auth';
 import { AdminMetrics } from './metrics';
+import { openApiDocument } from './openapi';
 import { statsRoutes, type StatsRouteDeps } from './stats-routes';
-import { domainCheckInput, hostParam, newServerInput, newTrackingDomainInput, serverFilter, serverTokenParam, trackingDomainUpdateInput } from './request-inputs';
+import { apiKeyIdParam, domainCheckInput, hostParam, newApiKeyInput, newServerInput, newTrackingDomainInput, serverFilter, serverTokenParam, trackingDomainUpdateInput } from './request-inputs';
 
 export interface AdminDeps {
   servers: Pick<ServerRepository, 'list' | 'create' | 'findByToken' | 'rename' | 'remove'>;
   domains: Pick<TrackingDomainRepository, 'list' | 'add' | 'findByHost' | 'update' | 'remove' | 'recordCheck'>;
   /** The numbers (GET /servers/:token/stats/…, /servers/:token/messages/…); the process passes a StatsReader. */
   stats: StatsRouteDeps['stats'];
+  /** Read-only keys to one server's numbers: managed under /servers/:token/api-keys, checked on every request that presents one. */
+  apiKeys: Pick<ApiKeyRepository, 'create' | 'list' | 'revoke' | 'findByKey'>;
   /** Injected so tests (and deployments) can aim it; the process passes checkTrackingDomain. */
   checkDomain: CheckTrackingDomain;
-  /** Every route but GET /healthz and GET /readyz requires `Authorization: Bearer <adminToken>`. */
+  /** Every route but GET /healthz and GET /readyz requires `Authorization: Bearer <adminToken>` (or an API key, within its scope). */
   adminToken: string;
   logger: AdminLogger;
   /** GET /readyz: 200 while this says ready (the process passes a PostgreSQL check), else 503. Default: always ready. */
@@ -51,7 +56,7 @@ const jsonBodiesOnly: RequestHandler = (req, _res, next) => {
 
 /** The JSON admin API for servers and tracking domains. */
 export function createAdminApp(deps: AdminDeps): Express {
-  const { servers, domains, checkDomain, logger } = deps;
+  const { servers, domains, apiKeys, checkDomain, logger } = deps;
   const metrics = deps.metrics ?? new AdminMetrics();
   const ready = deps.ready ?? (() => true);
   const app = express();
@@ -70,8 +75,15 @@ export function createAdminApp(deps: AdminDeps): Express {
     else res.status(503).json({ status: 'not ready', reason: readiness.reason });
   });
 
+  // Open too: it describes the shape of an open-source API, nothing of this deployment, and
+  // the holders of API keys (and their code generators) need it without the admin token.
+  const document = openApiDocument(packageVersion());
+  app.get('/openapi.json', (_req, res) => {
+    res.json(document);
+  });
+
   // Authentication before body parsing: nothing of an unauthenticated request is read.
-  app.use(requireBearerToken(deps.adminToken), jsonBodiesOnly, express.json({ limit: JSON_BODY_LIMIT }));
+  app.use(requireAuthentication({ adminToken: deps.adminToken, apiKeys }), jsonBodiesOnly, express.json({ limit: JSON_BODY_LIMIT }));
 
   // Behind the token: request counts and process figures are nobody else's business.
   app.get('/metrics', async (_req, res) => {
@@ -101,6 +113,28 @@ export function createAdminApp(deps: AdminDeps): Express {
   app.delete('/servers/:token', async (req, res) => {
     const token = serverTokenParam(req.params.token);
     if (!(await servers.remove(token))) throw noSuchServer(token);
+    res.status(204).end();
+  });
+
+  // The key is in this answer only: it is stored hashed and can never be shown again.
+  app.post('/servers/:token/api-keys', async (req, res) => {
+    const token = serverTokenParam(req.params.token);
+    const { name } = newApiKeyInput(req.body);
+    const created = await knownServer(token, () => apiKeys.create(token, name ?? null));
+    res.status(201).json({ ...created.apiKey, key: created.key });
+  });
+
+  app.get('/servers/:token/api-keys', async (req, res) => {
+    const token = serverTokenParam(req.params.token);
+    if (!(await servers.findByToken(token))) throw noSuchServer(token);
+    res.json({ apiKeys: await apiKeys.list(token) });
+  });
+
+  // Revoked, not deleted: the list keeps showing when it stopped working.
+  app.delete('/servers/:token/api-keys/:id', async (req, res) => {
+    const token = serverTokenParam(req.params.token);
+    const id = apiKeyIdParam(req.params.id);
+    if (!(await apiKeys.revoke(id, token))) throw new ApiError(404, `server ${token} has no API key ${id}`);
     res.status(204).end();
   });
 
@@ -147,6 +181,19 @@ export function createAdminApp(deps: AdminDeps): Express {
 
   app.use(notFound(), errorHandler(logger));
   return app;
+}
+
+/** The admin package's version, read next to the compiled (or, under Jest, the source) files. */
+const packageVersion = (): string => (JSON.parse(readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }).version;
+
+/** A server token in the path that names no server is a 404 (in a body it would be a 422). */
+async function knownServer<T>(token: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof UnknownServerError) throw noSuchServer(token);
+    throw error;
+  }
 }
 
 async function found(host: string, lookup: Promise<TrackingDomain | undefined>): Promise<TrackingDomain> {

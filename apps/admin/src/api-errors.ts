@@ -1,5 +1,5 @@
 import { InvalidPayloadError } from '@mailbeacon/contracts';
-import { DuplicateTrackingDomainError, ServerHasDomainsError, UnknownServerError } from '@mailbeacon/db';
+import { DuplicateTrackingDomainError, ServerHasApiKeysError, ServerHasDomainsError, UnknownServerError } from '@mailbeacon/db';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { AdminLogger } from './admin-logger';
 
@@ -42,7 +42,7 @@ function asApiError(error: unknown): ApiError | undefined {
   if (error instanceof ApiError) return error;
   if (error instanceof InvalidPayloadError) return new ApiError(400, `invalid ${error.payload}`, issuesOf(error));
   if (error instanceof UnknownServerError) return new ApiError(422, error.message, [{ field: 'server', message: 'no server has this token' }]);
-  if (error instanceof DuplicateTrackingDomainError || error instanceof ServerHasDomainsError) return new ApiError(409, error.message);
+  if (error instanceof DuplicateTrackingDomainError || error instanceof ServerHasDomainsError || error instanceof ServerHasApiKeysError) return new ApiError(409, error.message);
   // The router's: a path parameter whose percent-encoding is malformed (`/domains/%E0%A4%A`).
   if (error instanceof URIError && (error as HttpLibraryError).status === 400) return new ApiError(400, 'malformed percent-encoding in the path');
   const http = error as HttpLibraryError;

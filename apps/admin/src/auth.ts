@@ -1,19 +1,38 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { RequestHandler } from 'express';
+import { checkApiKey, looksLikeApiKey, type ApiKeyLookup } from './api-key-auth';
 
 const digest = (text: string) => createHash('sha256').update(text, 'utf8').digest();
 
+export interface AuthenticationOptions {
+  /** Full access. */
+  adminToken: string;
+  /** Read-only access to one server's numbers (see api-key-auth.ts). */
+  apiKeys: ApiKeyLookup;
+}
+
+const bearerCredential = (header: string | undefined): string | undefined => /^Bearer +(\S+) *$/i.exec(header ?? '')?.[1];
+
 /**
- * Lets a request through only with `Authorization: Bearer <token>`. Both sides are hashed
- * first so the comparison is constant-time whatever the lengths (timingSafeEqual wants
- * equal lengths, and comparing lengths first would leak the token's).
+ * Lets a request through with `Authorization: Bearer <admin token>` (everything), or with an
+ * API key within its scope. The admin token is compared after hashing both sides, so the
+ * comparison is constant-time whatever the lengths (timingSafeEqual wants equal lengths, and
+ * comparing lengths first would leak the token's). It is tried first, so an admin token that
+ * happens to start with `mbk_` still works.
  */
-export function requireBearerToken(token: string): RequestHandler {
-  if (token === '') throw new RangeError('the admin token must not be empty');
-  const expected = digest(token);
-  return (req, res, next) => {
-    const given = /^Bearer +(\S+) *$/i.exec(req.get('authorization') ?? '')?.[1];
+export function requireAuthentication({ adminToken, apiKeys }: AuthenticationOptions): RequestHandler {
+  if (adminToken === '') throw new RangeError('the admin token must not be empty');
+  const expected = digest(adminToken);
+  return async (req, res, next) => {
+    const given = bearerCredential(req.get('authorization'));
     if (given !== undefined && timingSafeEqual(digest(given), expected)) return next();
+    if (given !== undefined && looksLikeApiKey(given)) {
+      const verdict = await checkApiKey(apiKeys, given, req.method, req.path);
+      if (verdict.ok) return next();
+      if (verdict.status === 401) res.set('WWW-Authenticate', 'Bearer error="invalid_token"');
+      res.status(verdict.status).json({ error: verdict.error });
+      return;
+    }
     res.set('WWW-Authenticate', 'Bearer').status(401).json({ error: 'missing or wrong admin token (send Authorization: Bearer <ADMIN_TOKEN>)' });
   };
 }

@@ -1,4 +1,4 @@
-import { openDatabase, redact, ServerRepository, StatsReader, TrackingDomainRepository } from '@mailbeacon/db';
+import { ApiKeyRepository, openDatabase, redact, ServerRepository, StatsReader, TrackingDomainRepository } from '@mailbeacon/db';
 import { checkTrackingDomain, type CheckTrackingDomain } from '@mailbeacon/domains';
 import { describeError, recentCheck, runService, serveHttp, StartupError } from '@mailbeacon/service';
 import { pino, type Logger } from 'pino';
@@ -37,6 +37,7 @@ export async function startAdmin(config: AdminConfig, options: StartAdminOptions
     servers: new ServerRepository(db),
     domains: new TrackingDomainRepository(db),
     stats: new StatsReader(db),
+    apiKeys: new ApiKeyRepository(db),
     checkDomain: options.checkDomain ?? checkTrackingDomain,
     adminToken: config.adminToken,
     logger,

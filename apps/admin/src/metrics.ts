@@ -33,7 +33,7 @@ export class AdminMetrics {
     const registers = [this.registry];
     this.requests = new Counter({
       name: METRIC_NAMES.requests,
-      help: 'Requests answered, by method, route pattern (unauthorized: refused before routing; not_found: no route) and HTTP status',
+      help: 'Requests answered, by method, route pattern (unauthorized: refused before routing, 401 or 403; not_found: no route) and HTTP status',
       labelNames: ['method', 'route', 'status'],
       registers,
     });
@@ -53,7 +53,7 @@ export class AdminMetrics {
       const started = process.hrtime.bigint();
       res.on('finish', () => {
         const pattern = (req.route as { path?: unknown } | undefined)?.path;
-        const route = typeof pattern === 'string' ? pattern : res.statusCode === 401 ? 'unauthorized' : 'not_found';
+        const route = typeof pattern === 'string' ? pattern : res.statusCode === 401 || res.statusCode === 403 ? 'unauthorized' : 'not_found';
         const method = METHODS.has(req.method) ? req.method : 'other';
         this.requests.inc({ method, route, status: String(res.statusCode) });
         this.duration.observe({ method, route }, Number(process.hrtime.bigint() - started) / 1e9);

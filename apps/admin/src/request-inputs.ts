@@ -1,8 +1,11 @@
 import { isIP } from 'node:net';
 import {
   InvalidPayloadError,
+  newApiKeyInputSchema,
   newServerInputSchema,
   newTrackingDomainInputSchema,
+  parseApiKeyId,
+  parseNewApiKeyInput,
   parseNewServerInput,
   parseNewTrackingDomainInput,
   parseServerToken,
@@ -10,6 +13,7 @@ import {
   parseTrackingDomainUpdateInput,
   parseWith,
   trackingDomainUpdateInputSchema,
+  type NewApiKeyInput,
   type NewServerInput,
   type NewTrackingDomainInput,
   type TrackingDomainUpdateInput,
@@ -52,6 +56,8 @@ export const newTrackingDomainInput = (body: unknown): NewTrackingDomainInput =>
 export const trackingDomainUpdateInput = (body: unknown): TrackingDomainUpdateInput =>
   parseBody(body, 'tracking domain update', Object.keys(trackingDomainUpdateInputSchema.shape), parseTrackingDomainUpdateInput);
 
+export const newApiKeyInput = (body: unknown): NewApiKeyInput => parseBody(body, 'API key', Object.keys(newApiKeyInputSchema.shape), parseNewApiKeyInput);
+
 /** The `:host` of a URL, normalised as stored (lower case, no trailing dot). */
 export const hostParam = (value: string): string => parseParam(value, 'host', 'host', parseTrackingDomainHost);
 
@@ -68,6 +74,9 @@ function parseParam<T>(value: unknown, what: string, field: string, parse: (data
 /** The `:token` of a URL. */
 export const serverTokenParam = (value: string): string => parseParam(value, 'server token', 'token', parseServerToken);
 
+/** The `:id` of an API key's URL. */
+export const apiKeyIdParam = (value: string): number => parseParam(value, 'API key id', 'id', parseApiKeyId);
+
 /** `?server=TOKEN`: one token (checked, so a NUL never reaches PostgreSQL), or none. */
 export function serverFilter(value: unknown): string | undefined {
   if (value === undefined) return undefined;
@@ -78,7 +87,7 @@ export function serverFilter(value: unknown): string | undefined {
 const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?)*\.?$/;
 
 /** Where to aim the check instead of what DNS says (a proxy not yet in DNS, a staging address). */
-const domainCheckInputSchema = z.strictObject({
+export const domainCheckInputSchema = z.strictObject({
   address: z.string().refine((address) => isIP(address) !== 0 || HOST_NAME.test(address), 'must be an IP address or a host name').optional(),
   port: z.int('must be an integer from 1 to 65535').min(1, 'must be an integer from 1 to 65535').max(65535, 'must be an integer from 1 to 65535').optional(),
 });

@@ -1,11 +1,10 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createDatabase, ServerRepository, StatsReader, TrackingDomainRepository } from '@mailbeacon/db';
-import { checkTrackingDomain } from '@mailbeacon/domains';
+import { createDatabase } from '@mailbeacon/db';
 import { capturingLogger, temporaryDatabase, type TemporaryDatabase } from '@mailbeacon/testing';
 import type { Express } from 'express';
 import request from 'supertest';
-import { createAdminApp } from '../src/admin-app';
+import { adminAppOver } from './admin-over-database';
 
 /*
  * The admin API over a real PostgreSQL database, with the real domain check aimed (through
@@ -35,14 +34,7 @@ let log: ReturnType<typeof capturingLogger>;
 beforeAll(async () => {
   temp = await temporaryDatabase();
   log = capturingLogger('debug');
-  app = createAdminApp({
-    servers: new ServerRepository(temp.db),
-    domains: new TrackingDomainRepository(temp.db),
-    stats: new StatsReader(temp.db),
-    checkDomain: checkTrackingDomain,
-    adminToken: TOKEN,
-    logger: log.logger,
-  });
+  app = adminAppOver(temp.db, TOKEN, log.logger);
 });
 
 afterAll(async () => {
@@ -304,14 +296,7 @@ describe('errors', () => {
     await dead.selectFrom('servers').select('id').execute();
     await dead.destroy();
     const broken = capturingLogger('debug');
-    const brokenApp = createAdminApp({
-      servers: new ServerRepository(dead),
-      domains: new TrackingDomainRepository(dead),
-      stats: new StatsReader(dead),
-      checkDomain: checkTrackingDomain,
-      adminToken: TOKEN,
-      logger: broken.logger,
-    });
+    const brokenApp = adminAppOver(dead, TOKEN, broken.logger);
     const res = await request(brokenApp).get('/servers').set(auth).expect(500);
     expect(res.body).toEqual({ error: 'internal error (see the admin API log)' });
     const logged = broken.records.find((record) => record.msg === 'request failed');

@@ -1,6 +1,5 @@
 import { StatsWriter } from '@mailbeacon/aggregate';
-import { EventPartitions, ServerRepository, StatsReader, TrackingDomainRepository } from '@mailbeacon/db';
-import { checkTrackingDomain } from '@mailbeacon/domains';
+import { EventPartitions, ServerRepository } from '@mailbeacon/db';
 import {
   BROWSER_AGENT,
   capturingLogger,
@@ -15,7 +14,7 @@ import {
 } from '@mailbeacon/testing';
 import type { Express } from 'express';
 import request from 'supertest';
-import { createAdminApp } from '../src/admin-app';
+import { adminAppOver } from './admin-over-database';
 
 /*
  * The stats API over a real PostgreSQL, filled through the aggregator's real StatsWriter with
@@ -42,10 +41,7 @@ beforeAll(async () => {
   const servers = new ServerRepository(temp.db);
   server = (await servers.create('Newsletters')).token;
   other = (await servers.create('Someone else')).token;
-  app = createAdminApp({
-    servers, domains: new TrackingDomainRepository(temp.db), stats: new StatsReader(temp.db),
-    checkDomain: checkTrackingDomain, adminToken: TOKEN, logger: capturingLogger('debug').logger,
-  });
+  app = adminAppOver(temp.db, TOKEN, capturingLogger('debug').logger);
 
   const writer = new StatsWriter(temp.db, new EventPartitions(temp.db));
   await writer.write([

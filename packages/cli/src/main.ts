@@ -4,6 +4,7 @@ import { ConfigError, InvalidPayloadError } from '@mailbeacon/contracts';
 import { UsageError, usageLine, type Command, type CommandInput, type CommandOutput } from './command';
 import { asksForHelp } from './command-line';
 import { DOMAINS_COMMANDS } from './commands/domains';
+import { KEYS_COMMANDS } from './commands/keys';
 import { MIGRATE_COMMAND } from './commands/migrate';
 import { RESOLVE_COMMAND } from './commands/resolve';
 import { REWRITE_COMMAND } from './commands/rewrite';
@@ -11,14 +12,14 @@ import { SERVERS_COMMANDS } from './commands/servers';
 import { STATS_COMMAND } from './commands/stats';
 import { lines, terminalSafe } from './text-output';
 
-const COMMANDS: Command[] = [REWRITE_COMMAND, RESOLVE_COMMAND, MIGRATE_COMMAND, ...SERVERS_COMMANDS, ...DOMAINS_COMMANDS, STATS_COMMAND];
+const COMMANDS: Command[] = [REWRITE_COMMAND, RESOLVE_COMMAND, MIGRATE_COMMAND, ...SERVERS_COMMANDS, ...DOMAINS_COMMANDS, STATS_COMMAND, ...KEYS_COMMANDS];
 
 /** Words that name a group of commands (`servers`, `domains`) rather than a command. */
 const GROUPS = [...new Set(COMMANDS.filter((command) => command.name.includes(' ')).map((command) => command.name.split(' ')[0]))];
 
 const ENVIRONMENT = `Signing key (rewrite, resolve): MAILBEACON_SECRET, else the file MAILBEACON_SECRET_FILE, else the checkout's var/mailbeacon.secret
   (made by npm start), else the public development key; previous keys, still accepted: MAILBEACON_PREVIOUS_SECRETS, comma-separated.
-Database (migrate, servers, domains, stats): DATABASE_URL (default postgres://postgres@127.0.0.1:5432/mailbeacon).`;
+Database (migrate, servers, domains, stats, keys): DATABASE_URL (default postgres://postgres@127.0.0.1:5432/mailbeacon).`;
 
 const EXIT_STATUSES = 'Exit status: 0 success, 1 error, 2 bad command line, 78 bad configuration.';
 

@@ -98,7 +98,7 @@ describe('usage errors: exit 2, with only the usage of the command at fault', ()
   });
 
   test('an unknown command or subcommand lists the choices, not the usage of everything', async () => {
-    expect(await run(['frobnicate'])).toEqual({ stdout: '', stderr: 'mailbeacon: unknown command "frobnicate" (rewrite, resolve, migrate, servers, domains, stats; mailbeacon --help for their usage)\n', code: 2 });
+    expect(await run(['frobnicate'])).toEqual({ stdout: '', stderr: 'mailbeacon: unknown command "frobnicate" (rewrite, resolve, migrate, servers, domains, stats, keys; mailbeacon --help for their usage)\n', code: 2 });
     const sub = await run(['servers', 'frob']);
     expect(sub.code).toBe(2);
     expect(sub.stderr).toMatch(/^mailbeacon servers: unknown subcommand "frob" \(add, list, rename, remove\)\n/);

@@ -79,8 +79,21 @@ export type TrackingDomainUpdateInput = z.output<typeof trackingDomainUpdateInpu
 
 export const trackingDomainHostSchema = existingHost;
 
+/** A new read-only API key: a label to tell it apart (who has it), under the same rules as a server's name. */
+export const newApiKeyInputSchema = z.strictObject({ name: serverName.optional() });
+export type NewApiKeyInput = z.output<typeof newApiKeyInputSchema>;
+
+/** An API key's id, as it appears in a path or on the command line. */
+export const apiKeyIdSchema = z
+  .string()
+  .regex(/^[1-9][0-9]{0,9}$/, 'must be an API key id (a positive integer)')
+  .transform(Number)
+  .refine((id) => id <= 2_147_483_647, 'must be an API key id (a positive integer)');
+
 export const parseNewServerInput = (data: unknown): NewServerInput => parseWith('server', newServerInputSchema, data);
 export const parseNewTrackingDomainInput = (data: unknown): NewTrackingDomainInput => parseWith('tracking domain', newTrackingDomainInputSchema, data);
 export const parseTrackingDomainUpdateInput = (data: unknown): TrackingDomainUpdateInput => parseWith('tracking domain update', trackingDomainUpdateInputSchema, data);
 export const parseTrackingDomainHost = (data: unknown): string => parseWith('host', trackingDomainHostSchema, data);
 export const parseServerToken = (data: unknown): string => parseWith('token', serverTokenSchema, data);
+export const parseNewApiKeyInput = (data: unknown): NewApiKeyInput => parseWith('API key', newApiKeyInputSchema, data);
+export const parseApiKeyId = (data: unknown): number => parseWith('id', apiKeyIdSchema, data);

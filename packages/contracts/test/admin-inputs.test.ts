@@ -1,5 +1,5 @@
 import { InvalidPayloadError } from '../src/payloads';
-import { parseNewServerInput, parseNewTrackingDomainInput, parseServerToken, parseTrackingDomainHost, parseTrackingDomainUpdateInput } from '../src/admin-inputs';
+import { parseApiKeyId, parseNewApiKeyInput, parseNewServerInput, parseNewTrackingDomainInput, parseServerToken, parseTrackingDomainHost, parseTrackingDomainUpdateInput } from '../src/admin-inputs';
 import { readsAsIpAddress } from '../src/host-name';
 
 const failureOf = (fn: () => unknown): InvalidPayloadError => {
@@ -82,5 +82,20 @@ describe('admin inputs', () => {
     expect(parseServerToken('Ab-_09')).toBe('Ab-_09');
     // A bare value: the payload names it, as for a bare host.
     expect(failureOf(() => parseServerToken('a\u0000b'))).toMatchObject({ payload: 'token', issues: [{ path: '(root)', message: 'must be a server token' }] });
+  });
+
+  test('an API key takes an optional name under the rules of a server name, and nothing else', () => {
+    expect(parseNewApiKeyInput({})).toEqual({});
+    expect(parseNewApiKeyInput({ name: '  Acme dashboard ' })).toEqual({ name: 'Acme dashboard' });
+    expect(failureOf(() => parseNewApiKeyInput({ name: 'a\u001bb' })).issues).toEqual([{ path: 'name', message: expect.stringContaining('control characters') }]);
+    expect(issuesOf(() => parseNewApiKeyInput({ server: 'x' }))).toEqual(['(root)']);
+  });
+
+  test('an API key id is a positive 32-bit integer, written in digits', () => {
+    expect(parseApiKeyId('42')).toBe(42);
+    expect(parseApiKeyId('2147483647')).toBe(2147483647);
+    for (const bad of ['0', '-1', '1.5', '1e3', '01', ' 1', '2147483648', '', 'x']) {
+      expect(failureOf(() => parseApiKeyId(bad))).toMatchObject({ payload: 'id', issues: [{ path: '(root)', message: 'must be an API key id (a positive integer)' }] });
+    }
   });
 });

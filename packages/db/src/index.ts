@@ -8,6 +8,8 @@ export { ServerRepository, ServerHasDomainsError, newServerToken } from './serve
 export type { Server } from './servers';
 export { TrackingDomainRepository, UnknownServerError, DuplicateTrackingDomainError } from './tracking-domains';
 export type { TrackingDomain, TrackingDomainSettings, NewTrackingDomain } from './tracking-domains';
+export { ApiKeyRepository, ServerHasApiKeysError, API_KEY_PATTERN, API_KEY_PREFIX, LAST_USED_RESOLUTION_MS, hashApiKey } from './api-keys';
+export type { ApiKey, CreatedApiKey } from './api-keys';
 export { loadTrackingSettings } from './tracking-settings';
 export type { TrackingSettings } from './tracking-settings';
 export { TrackingSettingsListener, TRACKING_SETTINGS_CHANNEL, TRACKING_SETTINGS_LISTENER_NAME } from './tracking-settings-listener';

@@ -26,6 +26,19 @@ export interface TrackingDomainsTable {
   updated_at: ColumnType<Date, never, Date>;
 }
 
+/** A read-only key to one server's statistics; the key itself is never stored, only its SHA-256. */
+export interface ApiKeysTable {
+  id: Generated<number>;
+  server_id: number;
+  name: string | null;
+  key_hash: Buffer;
+  /** The key's first characters (`mbk_` and 8 more): enough to recognise it, useless to use it. */
+  prefix: string;
+  created_at: ColumnType<Date, never, never>;
+  last_used_at: ColumnType<Date | null, never, Date>;
+  revoked_at: ColumnType<Date | null, never, Date>;
+}
+
 /** One row per tracked message; a row made by an early open/click has nulls until its message event arrives. */
 export interface MessagesTable {
   token: string;
@@ -134,9 +147,11 @@ export interface Database {
   hourly_stats: HourlyStatsTable;
   link_daily_stats: LinkDailyStatsTable;
   machine_hourly_stats: MachineHourlyStatsTable;
+  api_keys: ApiKeysTable;
 }
 
 export type ServerRow = Selectable<ServersTable>;
 export type TrackingDomainRow = Selectable<TrackingDomainsTable>;
 export type NewTrackingDomainRow = Insertable<TrackingDomainsTable>;
 export type TrackingDomainUpdate = Updateable<TrackingDomainsTable>;
+export type ApiKeyRow = Selectable<ApiKeysTable>;

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
+import { ServerHasApiKeysError } from './api-keys';
 import type { Database, ServerRow } from './schema';
 
 /** A sending tenant of the mail platform. */
@@ -60,9 +61,10 @@ export class ServerRepository {
   }
 
   /**
-   * Removes a server without tracking domains; false when no server has this token. The row
-   * is locked first: a domain being added for it (its foreign key check holds a share lock)
-   * either commits before, and is seen here, or waits and then finds no server.
+   * Removes a server without tracking domains and without API keys in force (its revoked keys
+   * go with it); false when no server has this token. The row is locked first: a domain or a
+   * key being added for it (its foreign key check holds a share lock) either commits before,
+   * and is seen here, or waits and then finds no server.
    */
   async remove(token: string): Promise<boolean> {
     return this.db.transaction().execute(async (trx) => {
@@ -70,6 +72,8 @@ export class ServerRepository {
       if (!server) return false;
       const domains = await trx.selectFrom('tracking_domains').select('host').where('server_id', '=', server.id).orderBy('host').execute();
       if (domains.length > 0) throw new ServerHasDomainsError(token, domains.map((domain) => domain.host));
+      const keys = await trx.selectFrom('api_keys').select(['id', 'name', 'prefix']).where('server_id', '=', server.id).where('revoked_at', 'is', null).orderBy('id').execute();
+      if (keys.length > 0) throw new ServerHasApiKeysError(token, keys);
       await trx.deleteFrom('servers').where('id', '=', server.id).execute();
       return true;
     });

@@ -58,8 +58,9 @@ const renameServer: Command = {
 const removeServer: Command = {
   name: 'servers remove',
   synopsis: 'TOKEN',
-  help: `Removes a server. Refused while it has tracking domains: remove them first
-(mailbeacon domains list --server TOKEN, mailbeacon domains remove HOST).
+  help: `Removes a server. Refused while it has tracking domains or API keys in force: remove
+them first (mailbeacon domains list --server TOKEN, mailbeacon domains remove HOST;
+mailbeacon keys list --server TOKEN, mailbeacon keys revoke ID). Its revoked keys go with it.
 
   TOKEN  the server's token (see mailbeacon servers list)`,
   async run({ args, env }) {

@@ -3,6 +3,7 @@ import * as m0001 from './0001-servers-and-tracking-domains';
 import * as m0002 from './0002-tracking-stats';
 import * as m0003 from './0003-tracking-settings-notifications';
 import * as m0005 from './0005-stats-rollups';
+import * as m0006 from './0006-api-keys';
 
 /**
  * Every migration, by name, in order. Imported statically so they ship inside the compiled
@@ -15,4 +16,5 @@ export const migrations: Record<string, Migration> = {
   '0003-tracking-settings-notifications': m0003,
   // 0004 belongs to the console's sessions (a change of its own).
   '0005-stats-rollups': m0005,
+  '0006-api-keys': m0006,
 };
