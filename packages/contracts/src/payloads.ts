@@ -92,11 +92,13 @@ const timestamp = z.iso.datetime({ offset: true, error: 'must be an ISO 8601 tim
  * How far from the validating clock an event's `at` may be. Events are legitimately late (a
  * tracker's spool replayed after a long Redis outage, a job retried by BullMQ for ~6 days,
  * failed jobs retried by an operator), so the past bound is generous: the default retention.
- * Clocks only drift, so the future bound is small. Beyond them the time is a bug or an
+ * Clocks only drift, so the future bound is small — but wide enough that a tracker whose clock
+ * is minutes ahead of the aggregator's never has its good events failed (an hour: far beyond
+ * any clock kept by NTP, far short of anything absurd). Beyond them the time is a bug or an
  * attack: a year-2999 partition, `last_opened_at` stuck in the future, a time PostgreSQL
  * cannot store. See docs/formats.md#event-times.
  */
-export const EVENT_TIME_WINDOW = Object.freeze({ maxAgeDays: 90, maxAheadMinutes: 5 });
+export const EVENT_TIME_WINDOW = Object.freeze({ maxAgeDays: 90, maxAheadMinutes: 60 });
 
 const DAY_MS = 86_400_000;
 const MINUTE_MS = 60_000;

@@ -77,17 +77,17 @@ describe('tracking events', () => {
 
   describe('the time window', () => {
     it('accepts late events up to the past bound, and clocks slightly ahead', () => {
-      expect(EVENT_TIME_WINDOW).toEqual({ maxAgeDays: 90, maxAheadMinutes: 5 });
+      expect(EVENT_TIME_WINDOW).toEqual({ maxAgeDays: 90, maxAheadMinutes: 60 });
       for (const event of [openEvent, clickEvent, messageEvent]) {
         expect(() => parseTrackingEvent({ ...event, at: fromNow(-89 * DAY) })).not.toThrow();
-        expect(() => parseTrackingEvent({ ...event, at: fromNow(4 * MINUTE) })).not.toThrow();
+        expect(() => parseTrackingEvent({ ...event, at: fromNow(59 * MINUTE) })).not.toThrow();
       }
     });
 
     it.each([
-      ['the far future', '2999-01-01T00:00:00Z', /^at: must not be more than 5 minutes in the future \(clock skew\); got 2999-01-01T00:00:00Z$/],
+      ['the far future', '2999-01-01T00:00:00Z', /^at: must not be more than 60 minutes in the future \(clock skew\); got 2999-01-01T00:00:00Z$/],
       ['the last instant PostgreSQL cannot store', '9999-12-31T23:59:59.999Z', /in the future/],
-      ['a clock 10 minutes ahead', fromNow(10 * MINUTE), /in the future/],
+      ['a clock 2 hours ahead', fromNow(120 * MINUTE), /in the future/],
       ['91 days ago', fromNow(-91 * DAY), /^at: must not be more than 90 days in the past; got /],
       ['the epoch', '1970-01-01T00:00:00Z', /in the past/],
       ['year 0', '0000-01-01T00:00:00Z', /in the past/],
