@@ -8,3 +8,5 @@ export { serveOperations, checkReadiness, recentCheck, allReady } from './operat
 export type { Readiness, MetricsSource, OperationsServerOptions, OperationsServer, RecentCheckOptions } from './operations';
 export { queueDepthGauge, redisConnectedGauge, QUEUE_STATES } from './worker-gauges';
 export type { CountingQueue, QueueDepthGaugeOptions } from './worker-gauges';
+export { OutageLog } from './outage-log';
+export type { OutageLogger, OutageLogOptions } from './outage-log';
