@@ -9,7 +9,7 @@ import {
   type TrackedMessageEvent,
 } from '@mailbeacon/contracts';
 import type { TrackingDomain } from '@mailbeacon/db';
-import { selectTrackingDomain, senderDomain, type Selection } from '@mailbeacon/domains';
+import { senderDomain, type Selection } from '@mailbeacon/domains';
 import { messageTokenFor, SERVER_TOKEN_PATTERN, type KeyRing } from '@mailbeacon/links';
 import type { RewriteResult } from '@mailbeacon/rewrite';
 import { UnrecoverableError, type Job, type JobsOptions, type Queue } from 'bullmq';
@@ -30,8 +30,8 @@ const READY_JOB_OPTIONS: JobsOptions = {
 
 export interface RewriteJobDeps {
   keys: KeyRing;
-  /** The server's tracking domains, or undefined when no server has this token. */
-  domainsOf(server: string): Promise<readonly TrackingDomain[] | undefined>;
+  /** The tracking domain for a message (TrackingDomainCache.trackingDomainFor), or undefined when no server has this token. */
+  trackingDomainFor(server: string, senderDomain: string | undefined, explicit?: string): Promise<Selection<TrackingDomain> | undefined>;
   pool: RewritePool;
   ready: Queue;
   events: Queue;
@@ -91,11 +91,10 @@ export class RewriteJob {
     const messageToken = messageTokenFor(deps.keys, data.server, data.messageId);
     const log = deps.logger.child({ jobId: job.id, messageId: data.messageId, messageToken, server: data.server });
 
-    const domains = await deps.domainsOf(data.server);
     // A mistyped token must not pass for a server without tracking domains: say which it is.
-    const selection: Selection<TrackingDomain> = domains
-      ? selectTrackingDomain(domains, sender(raw), data.trackingDomain)
-      : { reason: `unknown-server: no server has the token ${data.server} (check the server token the platform sends)` };
+    const selection: Selection<TrackingDomain> = (await deps.trackingDomainFor(data.server, sender(raw), data.trackingDomain)) ?? {
+      reason: `unknown-server: no server has the token ${data.server} (check the server token the platform sends)`,
+    };
     const result: RewriteResult = selection.domain
       ? await deps.pool.rewrite(raw, {
           trackingDomain: selection.domain.host,

@@ -51,7 +51,7 @@ export async function startRewriter(config: RewriterConfig, logger: Logger, stop
   const pool = createRewritePool(config.REWRITER_THREADS, config.signing.secrets);
   const job = new RewriteJob({
     keys,
-    domainsOf: (server) => cache.domainsOf(server),
+    trackingDomainFor: (server, senderDomain, explicit) => cache.trackingDomainFor(server, senderDomain, explicit),
     pool,
     ready,
     events,

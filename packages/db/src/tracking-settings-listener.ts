@@ -7,8 +7,10 @@ export const TRACKING_SETTINGS_CHANNEL = 'mailbeacon_tracking_settings';
 export const TRACKING_SETTINGS_LISTENER_NAME = 'mailbeacon-settings-listener';
 
 export interface TrackingSettingsListenerOptions {
-  /** Called when the connection fails or is lost; the listener keeps reconnecting. */
+  /** Called when the connection fails or is lost, and at each failed reconnection; the listener keeps reconnecting. */
   onError?: (error: unknown) => void;
+  /** Called each time the LISTEN is in place: after the first connection and every reconnection. */
+  onListening?: () => void;
   /** First delay before reconnecting (default 200 ms), doubled after each failure up to maxRetryMs (default 5000 ms). */
   retryMs?: number;
   maxRetryMs?: number;
@@ -107,6 +109,7 @@ export class TrackingSettingsListener {
     }
     this.client = client;
     this.delayMs = this.options.retryMs ?? 200;
+    this.options.onListening?.();
     this.changed();
   }
 }

@@ -3,7 +3,11 @@ import type { Database } from './schema';
 import { ServerRepository } from './servers';
 import { TrackingDomainRepository, type TrackingDomain } from './tracking-domains';
 
-/** What the rewriter needs to choose a tracking domain: every server token, every tracking domain. */
+/**
+ * What the rewriter needs to choose a tracking domain: every server token, every tracking domain.
+ * A copy kept fresh by migration 0003's notifications is fresh in what the rewriter uses (tokens,
+ * hosts, owners, tracking settings), not in a domain's check results or updatedAt.
+ */
 export interface TrackingSettings {
   servers: string[];
   domains: TrackingDomain[];

@@ -86,6 +86,47 @@ describe('TrackingSettingsListener (real PostgreSQL)', () => {
     expect(errors).toEqual([]);
   });
 
+  test('only changes the rewriter uses are announced: not a rename, a check result, or a statement that changes nothing', async () => {
+    const servers = new ServerRepository(temp.db);
+    const domains = new TrackingDomainRepository(temp.db);
+    const server = await servers.create('quiet');
+    await domains.add({ host: 'click.quiet.example', server: server.token });
+    const psql = await connected(temp.url);
+    // sync() returns once every notification committed before it has been delivered.
+    expect(await listener.sync()).toBe(true);
+    const before = calls.count;
+
+    await domains.recordCheck('click.quiet.example', 'ok', 'ready');
+    await domains.recordCheck('click.quiet.example', 'failed', 'no CNAME');
+    await servers.rename(server.token, 'renamed');
+    await psql.query(`update tracking_domains set ssl = ssl, updated_at = now() where host = 'click.quiet.example'`);
+    await psql.query(`update tracking_domains set ssl = false where host = 'no.such.example'`);
+    await psql.query(`delete from servers where token = 'no-such-token'`);
+    await psql.query('begin; insert into servers (name, token) values ($$rolled back$$, $$rolled-back$$); rollback');
+    expect(await listener.sync()).toBe(true);
+    expect(calls.count).toBe(before);
+
+    // …and each change it uses still is, once per statement however many rows it touches.
+    const announcedBy = async (what: string, change: () => Promise<unknown>) => {
+      const count = calls.count;
+      await change();
+      expect(await listener.sync()).toBe(true);
+      expect([what, calls.count - count]).toEqual([what, 1]);
+    };
+    await announcedBy('a tracking setting', () => domains.update('click.quiet.example', { trackClicks: false }));
+    await announcedBy('the excluded domains', () => psql.query(`update tracking_domains set excluded_domains = '{example.org}'`));
+    await announcedBy('a host', () => psql.query(`update tracking_domains set host = 'click2.quiet.example' where host = 'click.quiet.example'`));
+    const other = await servers.create('other');
+    await domains.add({ host: 'click.other.example', server: other.token });
+    await listener.sync();
+    await announcedBy('a domain moved to another server', () =>
+      psql.query(`update tracking_domains set server_id = (select id from servers where token = $1) where host = 'click2.quiet.example'`, [other.token]),
+    );
+    await announcedBy('a server token', () => psql.query(`update servers set token = token || 'x' where token = $1`, [server.token]));
+    await announcedBy('several rows in one statement', () => psql.query(`update tracking_domains set track_opens = not track_opens`));
+    await announcedBy('a truncate', () => psql.query('truncate tracking_domains'));
+  });
+
   test('loadTrackingSettings: every server token, with or without domains, and every domain', async () => {
     const servers = new ServerRepository(temp.db);
     const a = await servers.create('with a domain');

@@ -64,7 +64,7 @@ describe('TrackingDomainCache (real Postgres)', () => {
     );
     await cache.start();
     try {
-      // Spends the one check of an unknown token the interval allows: only notifications can make the new server known.
+      // Spends the one check of an unknown token the interval would allow without the listener: only notifications can make the new server known.
       expect(await cache.domainsOf('nobody')).toBeUndefined();
       const server = await servers.create('notified');
       await until(async () => (await hosts(cache, server.token))?.length === 0, 'the new server');
@@ -76,6 +76,39 @@ describe('TrackingDomainCache (real Postgres)', () => {
       await until(async () => (await cache.domainsOf(server.token))?.[0]?.excludedDomains[0] === 'example.org', 'the change in plain SQL');
       await domains.remove('click.notified.example');
       await until(async () => (await hosts(cache, server.token))?.length === 0, 'the removed domain');
+    } finally {
+      await cache.stop();
+    }
+  });
+
+  test('the first message after the change that serves it uses it, every time: a domain added, a server created with its domain', async () => {
+    const listener = new TrackingSettingsListener(temp.url);
+    let syncs = 0;
+    const changes: TrackingSettingsChanges = { start: (changed) => listener.start(changed), sync: () => (syncs++, listener.sync()), stop: () => listener.stop() };
+    // Nothing else could make the changes known in time: no periodic refresh, no reload for an unknown token.
+    const cache = new TrackingDomainCache({ load: () => loadTrackingSettings(temp.db) }, { refreshMs: TEN_MINUTES, unknownServerRecheckMs: TEN_MINUTES, changes });
+    await cache.start();
+    try {
+      const existing = await servers.create('existing');
+      for (let i = 0; i < 25; i++) {
+        // Asked for in the very tick the commit is confirmed (domains.add would read the row back
+        // first, time for the notification to arrive): it cannot have been read yet.
+        await temp.db.insertInto('tracking_domains').values({ server_id: existing.id, host: `click.ryw${i}.example`, verification_message: null, checked_at: null }).execute();
+        expect((await cache.trackingDomainFor(existing.token, `ryw${i}.example`))?.domain?.host).toBe(`click.ryw${i}.example`);
+
+        const created = await temp.db.transaction().execute(async (trx) => {
+          const server = await new ServerRepository(trx).create(`created ${i}`);
+          await new TrackingDomainRepository(trx).add({ host: `click.created${i}.example`, server: server.token });
+          return server;
+        });
+        expect((await cache.trackingDomainFor(created.token, `created${i}.example`))?.domain?.host).toBe(`click.created${i}.example`);
+
+        // Found in memory from now on: no more syncs.
+        const syncsBefore = syncs;
+        expect((await cache.trackingDomainFor(created.token, `created${i}.example`))?.domain).toBeDefined();
+        expect((await cache.trackingDomainFor(existing.token, `ryw${i}.example`))?.domain).toBeDefined();
+        expect(syncs).toBe(syncsBefore);
+      }
     } finally {
       await cache.stop();
     }
@@ -138,16 +171,19 @@ class GatedSource {
 class ManualChanges implements TrackingSettingsChanges {
   changed: () => void = () => {};
   pendingOnSync = false;
+  listening = true;
+  syncs = 0;
   async start(changed: () => void): Promise<void> {
     this.changed = changed;
   }
   async sync(): Promise<boolean> {
+    this.syncs++;
     await new Promise((resolve) => setImmediate(resolve));
     if (this.pendingOnSync) {
       this.pendingOnSync = false;
       this.changed();
     }
-    return true;
+    return this.listening;
   }
   async stop(): Promise<void> {}
 }
@@ -165,49 +201,127 @@ test('a change announced while a reload runs (which may have read before it) is 
     await until(() => source.waiting === 1, 'the first reload to read');
     source.current = { servers: ['srv'], domains: [domain('click.late.example')] };
     changes.changed(); // a second change commits while the first reload is in flight
-    const asked = cache.domainsOf('srv');
+    const asked = cache.trackingDomainFor('srv', 'late.example');
     source.release();
     await until(() => source.waiting === 1, 'the second reload');
     expect(source.loads).toBe(3);
     source.release();
-    expect((await asked)?.map((d) => d.host)).toEqual(['click.late.example']);
+    expect((await asked)?.domain?.host).toBe('click.late.example');
   } finally {
     await cache.stop();
   }
 });
 
-test('a message syncs with the notifications first: a change still in transit when it is asked for is used', async () => {
+test('a message that finds its tracking domain is answered from memory, without a sync or a wait', async () => {
+  const source = new GatedSource();
+  source.current = { servers: ['srv'], domains: [domain('click.shop.example')] };
+  const changes = new ManualChanges();
+  const cache = new TrackingDomainCache(source, { refreshMs: TEN_MINUTES, changes });
+  await cache.start();
+  try {
+    source.gated = true;
+    changes.changed(); // a reload in flight (that never ends): a message that finds its domain does not wait for it
+    for (let i = 0; i < 100; i++) {
+      expect((await cache.trackingDomainFor('srv', 'shop.example'))?.domain?.host).toBe('click.shop.example');
+      expect((await cache.domainsOf('srv'))?.length).toBe(1);
+    }
+    expect(changes.syncs).toBe(0);
+  } finally {
+    source.release();
+    await cache.stop();
+  }
+});
+
+test('a message that finds no tracking domain syncs with the notifications first: a change still in transit is used', async () => {
   const source = new GatedSource();
   const changes = new ManualChanges();
   const cache = new TrackingDomainCache(source, { refreshMs: TEN_MINUTES, changes });
   await cache.start();
   try {
+    expect(await cache.trackingDomainFor('srv', 'in-transit.example')).toEqual({ reason: expect.stringMatching(/^no-tracking-domain: /) });
+    expect(changes.syncs).toBe(1);
     source.current = { servers: ['srv'], domains: [domain('click.in-transit.example')] };
     changes.pendingOnSync = true;
-    expect((await cache.domainsOf('srv'))?.map((d) => d.host)).toEqual(['click.in-transit.example']);
+    expect((await cache.trackingDomainFor('srv', 'in-transit.example'))?.domain?.host).toBe('click.in-transit.example');
+    expect(changes.syncs).toBe(2);
   } finally {
     await cache.stop();
   }
 });
 
-test('a reload that hangs delays messages by at most freshnessWaitMs, and only once', async () => {
+test('an unknown token: while listening the sync decides (no reload); when it cannot be done, a reload does', async () => {
   const source = new GatedSource();
   const changes = new ManualChanges();
-  const cache = new TrackingDomainCache(source, { refreshMs: TEN_MINUTES, changes, freshnessWaitMs: 200 });
+  const cache = new TrackingDomainCache(source, { refreshMs: TEN_MINUTES, unknownServerRecheckMs: 0, changes });
   await cache.start();
   try {
-    source.gated = true;
-    changes.changed();
-    const started = performance.now();
-    expect(await cache.domainsOf('srv')).toEqual([]);
-    expect(performance.now() - started).toBeGreaterThanOrEqual(190);
-    const again = performance.now();
-    expect(await cache.domainsOf('srv')).toEqual([]);
-    expect(performance.now() - again).toBeLessThan(150);
+    const loads = source.loads;
+    expect(await cache.domainsOf('typo')).toBeUndefined();
+    expect([changes.syncs, source.loads]).toEqual([1, loads]);
+    // Found unknown: not synced for again until the next reload.
+    expect(await cache.domainsOf('typo')).toBeUndefined();
+    expect(changes.syncs).toBe(1);
+
+    changes.listening = false;
+    source.current = { servers: ['srv', 'created-meanwhile'], domains: [] };
+    expect(await cache.domainsOf('created-meanwhile')).toEqual([]);
+    expect([changes.syncs, source.loads]).toEqual([2, loads + 1]);
   } finally {
-    source.release();
     await cache.stop();
   }
+});
+
+describe('bounded waits (fake clock)', () => {
+  beforeEach(() => jest.useFakeTimers({ doNotFake: ['setImmediate', 'nextTick', 'queueMicrotask'] }));
+  afterEach(() => jest.useRealTimers());
+
+  /** Whether `promise` settles while the fake clock stands still. */
+  const settlesWithoutTime = async (promise: Promise<unknown>) => {
+    let settled = false;
+    void promise.finally(() => (settled = true));
+    for (let i = 0; i < 20 && !settled; i++) await new Promise((resolve) => setImmediate(resolve));
+    return settled;
+  };
+
+  test('a reload that hangs holds up a message that finds nothing for freshnessWaitMs, then the last good copy is used; the next ones are not held up', async () => {
+    const source = new GatedSource();
+    const changes = new ManualChanges();
+    const cache = new TrackingDomainCache(source, { refreshMs: TEN_MINUTES, changes, freshnessWaitMs: 200 });
+    await cache.start();
+    try {
+      source.gated = true;
+      changes.changed();
+      const first = cache.trackingDomainFor('srv', 'example.com');
+      expect(await settlesWithoutTime(first)).toBe(false);
+      await jest.advanceTimersByTimeAsync(200);
+      expect(await first).toEqual({ reason: expect.stringMatching(/^no-tracking-domain: /) });
+      // The hanging reload is not waited for again: the next messages are answered as soon as they are synced.
+      for (let i = 0; i < 3; i++) expect(await settlesWithoutTime(cache.trackingDomainFor('srv', 'example.com'))).toBe(true);
+      expect(changes.syncs).toBe(4);
+    } finally {
+      source.release();
+      await cache.stop();
+    }
+  });
+
+  test('a sync that hangs holds up one round of messages for freshnessWaitMs; later ones do not wait for it', async () => {
+    const source = new GatedSource();
+    const changes = new ManualChanges();
+    const hanging = new Promise<boolean>(() => {});
+    changes.sync = () => (changes.syncs++, hanging);
+    const cache = new TrackingDomainCache(source, { refreshMs: TEN_MINUTES, changes, freshnessWaitMs: 200 });
+    await cache.start();
+    try {
+      const round = [cache.domainsOf('a'), cache.trackingDomainFor('srv', 'example.com')];
+      expect(await settlesWithoutTime(Promise.race(round))).toBe(false);
+      await jest.advanceTimersByTimeAsync(200);
+      await Promise.all(round);
+      expect(await settlesWithoutTime(cache.trackingDomainFor('srv', 'example.com'))).toBe(true);
+      expect(changes.syncs).toBe(1);
+    } finally {
+      await cache.stop();
+    }
+  });
 });
 
 test('after a PostgreSQL restart it reloads (notifications were missed) and still hears changes at once', async () => {

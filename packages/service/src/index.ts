@@ -12,3 +12,5 @@ export { probeRedis, waitUntilReachable, redactRedisUrl, RedisUnreachableError, 
 export type { WaitUntilReachableOptions } from './redis-reachability';
 export { RedisHealth, isRedisConnectionError } from './redis-health';
 export type { RedisHealthOptions, HealthLogger } from './redis-health';
+export { OutageLog } from './outage-log';
+export type { OutageLogger, OutageLogOptions } from './outage-log';

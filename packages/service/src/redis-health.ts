@@ -1,4 +1,5 @@
 import type { RedisConnection } from '@mailbeacon/redis-connection';
+import { OutageLog } from './outage-log';
 import { describeError } from './run-service';
 import { withTimeout } from './with-timeout';
 import { isBareConnectionClosed, redactRedisUrl } from './redis-reachability';
@@ -48,16 +49,9 @@ export function isRedisConnectionError(error: unknown): boolean {
 export class RedisHealth {
   readonly where: string;
   private readonly logger: HealthLogger;
-  private readonly reminderMs: number;
   private readonly quitTimeoutMs: number;
+  private readonly outage: OutageLog;
   private everReady: boolean;
-  /** Since when Redis is unreachable (performance.now()), while it is. */
-  private downSince: number | undefined;
-  private cause: string | undefined;
-  private failures = 0;
-  private reminder: NodeJS.Timeout | undefined;
-  /** Whether this outage has been logged (a blip shorter than ANNOUNCE_DELAY_MS is not). */
-  private announced = false;
   private announceTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private readonly lostWaiters = new Set<() => void>();
@@ -66,10 +60,19 @@ export class RedisHealth {
     readonly connection: RedisConnection,
     options: RedisHealthOptions,
   ) {
-    this.where = redactRedisUrl(options.url);
+    const where = redactRedisUrl(options.url);
+    this.where = where;
     this.logger = options.logger;
-    this.reminderMs = options.reminderMs ?? 60_000;
     this.quitTimeoutMs = options.quitTimeoutMs ?? 2000;
+    this.outage = new OutageLog({
+      logger: options.logger,
+      fields: { redis: where },
+      reminderMs: options.reminderMs,
+      unknownCause: 'Redis closed the connection',
+      lost: (cause) => `lost Redis at ${where}: ${cause}; reconnecting quietly (every ≤ 2 s) until it is back`,
+      stillLost: (seconds, cause) => `Redis at ${where} still unreachable after ${seconds} s: ${cause}`,
+      back: (seconds) => `Redis at ${where} is back after ${seconds} s; resuming`,
+    });
     this.everReady = connection.status === 'ready';
     connection.on('ready', () => this.noteReady());
     connection.on('error', (error: unknown) => this.noteFailure(error));
@@ -79,14 +82,14 @@ export class RedisHealth {
 
   /** True while the connection is up. */
   get reachable(): boolean {
-    return this.connection.status === 'ready' && this.downSince === undefined;
+    return this.connection.status === 'ready' && !this.outage.down;
   }
 
   /** For a BullMQ Worker's or Queue's `error` event (`what` names it in the log). */
   errorListener(what: string): (error: unknown) => void {
     return (error) => {
       if (this.closed) return;
-      if (isRedisConnectionError(error) || this.downSince !== undefined) this.noteFailure(error);
+      if (isRedisConnectionError(error) || this.outage.down) this.noteFailure(error);
       else this.logger.error({ err: error, redis: this.where }, `${what} error`);
     };
   }
@@ -112,7 +115,7 @@ export class RedisHealth {
   /** Stops reporting and closes the connection: QUIT if Redis is there (bounded), else at once. */
   async close(): Promise<void> {
     this.closed = true;
-    clearInterval(this.reminder);
+    this.outage.close();
     clearTimeout(this.announceTimer);
     const { connection } = this;
     if (connection.status === 'end') return;
@@ -129,15 +132,13 @@ export class RedisHealth {
 
   private noteFailure(error: unknown): void {
     if (this.closed) return;
-    if (error !== undefined && (!isBareConnectionClosed(error) || this.cause === undefined)) this.cause = describeError(error);
     // Before the first connection, start-up (waitUntilReachable) reports what went wrong.
     if (!this.everReady) return;
-    this.failures += 1;
-    if (this.downSince === undefined) {
-      this.downSince = performance.now();
+    // A bare "Connection is closed." says less than the cause already known.
+    const says = error !== undefined && (!isBareConnectionClosed(error) || this.outage.cause === undefined);
+    if (this.outage.failed(says ? describeError(error) : undefined)) {
       for (const lost of this.lostWaiters) lost();
     }
-    if (this.announced) return;
     // A close without an error is followed by the reconnect attempt's error, which says more
     // (ECONNREFUSED: Redis is not running): wait a moment for it.
     if (error === undefined) {
@@ -150,31 +151,14 @@ export class RedisHealth {
   private announce(): void {
     clearTimeout(this.announceTimer);
     this.announceTimer = undefined;
-    if (this.announced || this.downSince === undefined || this.closed) return;
-    this.announced = true;
-    const cause = this.cause ?? 'Redis closed the connection';
-    this.logger.warn({ redis: this.where, cause }, `lost Redis at ${this.where}: ${cause}; reconnecting quietly (every ≤ 2 s) until it is back`);
-    this.reminder = setInterval(() => {
-      const seconds = Math.round((performance.now() - this.downSince!) / 1000);
-      this.logger.warn(
-        { redis: this.where, cause: this.cause, downSeconds: seconds, failures: this.failures },
-        `Redis at ${this.where} still unreachable after ${seconds} s: ${this.cause ?? 'Redis closed the connection'}`,
-      );
-    }, this.reminderMs);
-    this.reminder.unref();
+    this.outage.announce();
   }
 
   private noteReady(): void {
     this.everReady = true;
-    if (this.downSince === undefined || this.closed) return;
-    const seconds = Math.round((performance.now() - this.downSince) / 1000);
-    if (this.announced) this.logger.info({ redis: this.where, downSeconds: seconds, failures: this.failures }, `Redis at ${this.where} is back after ${seconds} s; resuming`);
-    clearInterval(this.reminder);
+    if (this.closed) return;
+    this.outage.recovered();
     clearTimeout(this.announceTimer);
     this.announceTimer = undefined;
-    this.announced = false;
-    this.downSince = undefined;
-    this.cause = undefined;
-    this.failures = 0;
   }
 }
