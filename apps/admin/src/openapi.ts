@@ -1,4 +1,13 @@
-import { newApiKeyInputSchema, newServerInputSchema, newTrackingDomainInputSchema, serverTokenSchema, trackingDomainUpdateInputSchema } from '@mailbeacon/contracts';
+import {
+  DEFAULT_TOP_LINKS,
+  MAX_TOP_LINKS,
+  newApiKeyInputSchema,
+  newServerInputSchema,
+  newTrackingDomainInputSchema,
+  serverTokenSchema,
+  statsQueryInputSchema,
+  trackingDomainUpdateInputSchema,
+} from '@mailbeacon/contracts';
 import { z } from 'zod';
 import { domainCheckInputSchema } from './request-inputs';
 
@@ -56,6 +65,109 @@ const errorSchema = z.strictObject({
   issues: z.array(z.strictObject({ field: z.string().meta({ description: '`host`, `excludedDomains[1]`, or `(root)` for the body as a whole' }), message: z.string() })).optional(),
 });
 
+/*
+ * The numbers (stats-routes.ts over @mailbeacon/db's StatsReader): JSON turns its Dates into
+ * ISO strings; counts are sums of whole numbers; a rate or share is null when it would divide by 0.
+ */
+const count = z.int().nonnegative();
+const ratio = z.number().nonnegative().nullable();
+
+const statsScopeFields = {
+  server: z.string().meta({ description: 'The server token of the path' }),
+  from: isoTime.meta({ description: 'Start of the range (inclusive), UTC' }),
+  to: isoTime.meta({ description: 'End of the range (exclusive), UTC' }),
+  audience: z.enum(['people', 'all']).meta({ description: '`people`: machines left out; `all`: everything' }),
+  tag: z.string().optional().meta({ description: 'Present when the query named one' }),
+  trackingDomain: z.string().optional().meta({ description: 'Present when the query named one' }),
+};
+
+const statsCountFields = {
+  messages: count.meta({ description: 'Messages sent in the range' }),
+  opens: count,
+  uniqueOpens: count.meta({ description: 'Messages opened for the first time in the range' }),
+  clicks: count,
+  uniqueClicks: count.meta({ description: 'Messages clicked for the first time in the range' }),
+};
+
+const statsRateFields = {
+  openRate: ratio.meta({ description: 'uniqueOpens / messages' }),
+  clickRate: ratio.meta({ description: 'uniqueClicks / messages' }),
+  clickToOpenRate: ratio.meta({ description: 'uniqueClicks / uniqueOpens' }),
+};
+
+const machineReasonSchema = z.strictObject({ reason: z.string(), hits: count });
+
+const statsSummarySchema = z.strictObject({
+  ...statsScopeFields,
+  ...statsCountFields,
+  ...statsRateFields,
+  machines: z
+    .strictObject({
+      opens: count,
+      clicks: count,
+      openShare: ratio.meta({ description: 'Of all opens' }),
+      clickShare: ratio.meta({ description: 'Of all clicks' }),
+      openReasons: z.array(machineReasonSchema).meta({ description: 'Most frequent first' }),
+      clickReasons: z.array(machineReasonSchema).meta({ description: 'Most frequent first' }),
+    })
+    .meta({ description: '`people` leaves these out, whatever the audience' }),
+});
+
+const statsSeriesSchema = z.strictObject({
+  ...statsScopeFields,
+  by: z.enum(['hour', 'day']),
+  points: z.array(z.strictObject({ at: isoTime.meta({ description: 'Start of the hour or day' }), ...statsCountFields })).meta({ description: 'One per hour or day of the range, zero-filled, oldest first' }),
+});
+
+const statsTagsSchema = z.strictObject({
+  ...statsScopeFields,
+  tags: z
+    .array(z.strictObject({ tag: z.string().nullable().meta({ description: 'null: untagged mail' }), ...statsCountFields, ...statsRateFields }))
+    .meta({ description: 'Every tag with mail or hits in the range, most messages first' }),
+});
+
+const statsLinksSchema = z.strictObject({
+  ...statsScopeFields,
+  limit: z.int().min(1).max(MAX_TOP_LINKS),
+  links: z
+    .array(z.strictObject({ url: z.string(), clicks: count.meta({ description: "The audience's clicks (the order)" }), allClicks: count.meta({ description: "Everyone's" }) }))
+    .meta({ description: 'Each URL once across messages, most clicked first' }),
+});
+
+const hitFields = {
+  at: isoTime,
+  ip: z.string().nullable().meta({ description: 'As the tracker stored it (IP_STORAGE: truncated by default)' }),
+  userAgent: z.string().nullable(),
+  method: z.string(),
+  machine: z.boolean(),
+  machineReason: z.string().nullable(),
+};
+
+const messageTimelineSchema = z.strictObject({
+  token: z.string(),
+  server: z.string(),
+  platformMessageId: z.string().nullable().meta({ description: 'null while only its opens or clicks have arrived' }),
+  recipient: z.string().nullable(),
+  tag: z.string().nullable(),
+  trackingDomain: z.string().nullable(),
+  linkCount: count.nullable(),
+  pixel: z.boolean().nullable(),
+  sentAt: isoTime.nullable(),
+  opens: count,
+  humanOpens: count,
+  clicks: count,
+  humanClicks: count,
+  timeline: z
+    .array(
+      z.discriminatedUnion('type', [
+        z.strictObject({ type: z.literal('sent'), at: isoTime }),
+        z.strictObject({ type: z.literal('open'), ...hitFields, proxy: z.string().nullable() }),
+        z.strictObject({ type: z.literal('click'), ...hitFields, linkIndex: z.int().nonnegative(), url: z.string() }),
+      ]),
+    )
+    .meta({ description: 'Oldest first; raw opens and clicks older than the retention are gone (the counts stay)' }),
+});
+
 /** Every schema of the document, by its name under components/schemas. */
 const COMPONENTS = {
   Server: serverSchema,
@@ -71,6 +183,11 @@ const COMPONENTS = {
   ApiKeyList: z.strictObject({ apiKeys: z.array(apiKeySchema) }),
   CreatedApiKey: createdApiKeySchema,
   NewApiKey: newApiKeyInputSchema,
+  StatsSummary: statsSummarySchema,
+  StatsSeries: statsSeriesSchema,
+  StatsTags: statsTagsSchema,
+  StatsLinks: statsLinksSchema,
+  MessageTimeline: messageTimelineSchema,
   Health: z.strictObject({ status: z.literal('ok') }),
   Ready: z.strictObject({ status: z.literal('ready') }),
   NotReady: z.strictObject({ status: z.literal('not ready'), reason: z.string() }),
@@ -89,6 +206,8 @@ interface Operation {
   summary: string;
   /** Reachable without the admin token. */
   open?: boolean;
+  /** Reachable with an API key of the path's server as well as with the admin token (api-key-auth.ts decides). */
+  apiKey?: boolean;
   body?: ComponentName;
   query?: Record<string, { description: string; schema: z.ZodType }>;
   responses: Partial<Record<number, [description: string, answer: Answer]>>;
@@ -97,6 +216,18 @@ interface Operation {
 const invalid: [string, Answer] = ['invalid input: each bad field named', 'Error'];
 const noServer: [string, Answer] = ['no server has this token', 'Error'];
 const noDomain: [string, Answer] = ['no such tracking domain', 'Error'];
+
+/** The stats query parameters: the contracts' schema of each (as sent), described here. */
+const statsParameter = (name: keyof typeof statsQueryInputSchema.shape, description: string) => ({ [name]: { description, schema: statsQueryInputSchema.shape[name] } });
+const statsScopeQuery = {
+  ...statsParameter('range', '`today`, `7d` or `30d`: whole UTC days ending with today (default `7d` when no `from`); not with `from`/`to`'),
+  ...statsParameter('from', '`2026-11-20` (midnight UTC) or `2026-11-20T09:30:00Z` (UTC unless an offset is given); the range is [from, to), at most 400 days'),
+  ...statsParameter('to', 'As `from`, with it (default: now)'),
+  ...statsParameter('tag', 'Only mail of this tag'),
+  ...statsParameter('trackingDomain', 'Only mail of this tracking domain'),
+  ...statsParameter('audience', '`people` (machines: scanners, prefetchers, Apple MPP, bots left out; the default) or `all`'),
+};
+const badStatsQuery: [string, Answer] = ['invalid server token or query: each bad field named', 'Error'];
 
 const OPERATIONS: Operation[] = [
   { method: 'get', path: '/healthz', summary: 'The process answers', open: true, responses: { 200: ['always, while the process runs', 'Health'] } },
@@ -162,12 +293,52 @@ const OPERATIONS: Operation[] = [
     body: 'DomainCheckOptions',
     responses: { 200: ['the check, ok or not, with its steps and advice', 'DomainCheckResult'], 400: invalid, 404: noDomain },
   },
+  {
+    method: 'get',
+    path: '/servers/{token}/stats/summary',
+    summary: "The server's numbers for the range: counts, rates, and the machines left out",
+    apiKey: true,
+    query: statsScopeQuery,
+    responses: { 200: ['the summary', 'StatsSummary'], 400: badStatsQuery, 404: noServer },
+  },
+  {
+    method: 'get',
+    path: '/servers/{token}/stats/series',
+    summary: 'The counts hour by hour or day by day, zero-filled',
+    apiKey: true,
+    query: { ...statsScopeQuery, ...statsParameter('by', '`hour` (ranges up to 31 days) or `day`; default: `hour` up to 3 days, else `day`') },
+    responses: { 200: ['the series', 'StatsSeries'], 400: badStatsQuery, 404: noServer },
+  },
+  {
+    method: 'get',
+    path: '/servers/{token}/stats/tags',
+    summary: 'The counts and rates per tag',
+    apiKey: true,
+    query: statsScopeQuery,
+    responses: { 200: ['the tags', 'StatsTags'], 400: badStatsQuery, 404: noServer },
+  },
+  {
+    method: 'get',
+    path: '/servers/{token}/stats/links',
+    summary: 'The most clicked URLs across messages',
+    apiKey: true,
+    query: { ...statsScopeQuery, ...statsParameter('limit', `How many, 1-${MAX_TOP_LINKS} (default ${DEFAULT_TOP_LINKS})`) },
+    responses: { 200: ['the top links', 'StatsLinks'], 400: badStatsQuery, 404: noServer },
+  },
+  {
+    method: 'get',
+    path: '/servers/{token}/messages/{idOrToken}',
+    summary: 'One message of the server, by its token or the platform\'s message id, with its timeline',
+    apiKey: true,
+    responses: { 200: ['the message', 'MessageTimeline'], 400: invalid, 404: ['no server has this token, or it has no such message', 'Error'] },
+  },
 ];
 
 const PATH_PARAMETERS: Record<string, { description: string; schema: Record<string, unknown> }> = {
   token: { description: "A server's token", schema: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' } },
   host: { description: 'A tracking domain (normalised: lower case, no trailing dot)', schema: { type: 'string' } },
   id: { description: "An API key's id", schema: { type: 'integer', minimum: 1, maximum: 2147483647 } },
+  idOrToken: { description: "A message's token or the platform's message id (percent-encoded; a token wins)", schema: { type: 'string', minLength: 1, maxLength: 1000 } },
 };
 
 /** zod's JSON Schema for each component, referring to the others by `#/components/schemas/<name>`. */
@@ -192,20 +363,25 @@ function content(answer: Answer): Record<string, unknown> | undefined {
 function operationObject(operation: Operation): Record<string, unknown> {
   const parameters = [
     ...[...operation.path.matchAll(/\{(\w+)\}/g)].map(([, name]) => ({ name, in: 'path', required: true, ...PATH_PARAMETERS[name] })),
-    ...Object.entries(operation.query ?? {}).map(([name, { description, schema }]) => ({ name, in: 'query', required: false, description, schema: z.toJSONSchema(schema, { target: 'draft-2020-12', unrepresentable: 'any' }) })),
+    ...Object.entries(operation.query ?? {}).map(([name, { description, schema }]) => ({ name, in: 'query', required: false, description, schema: z.toJSONSchema(schema, { io: 'input', target: 'draft-2020-12', unrepresentable: 'any' }) })),
   ].map(({ schema, ...parameter }) => {
     const { $schema: _dialect, ...rest } = schema as Record<string, unknown>;
     return { ...parameter, schema: rest };
   });
   const responses: Record<number, [string, Answer]> = {
     ...operation.responses,
-    ...(!operation.open && { 401: ['missing or wrong admin token (or API key)', 'Error'], 403: ['an API key, outside its scope', 'Error'] }),
+    ...(!operation.open && {
+      401: ['missing or wrong admin token, or an unknown or revoked API key', 'Error'],
+      403: operation.apiKey ? ["an API key of another server (a key reads its own server's numbers only)", 'Error'] : ["an API key (a key reads its own server's numbers only)", 'Error'],
+    }),
     ...(operation.body && { 413: ['body over 100 kB', 'Error'], 415: ['body not JSON', 'Error'] }),
     500: ['anything else (details only in the log)', 'Error'],
   } as Record<number, [string, Answer]>;
   return {
     summary: operation.summary,
+    // The document's default is the admin token; open operations need nothing, the numbers take either.
     ...(operation.open && { security: [] }),
+    ...(operation.apiKey && { security: [{ adminToken: [] }, { apiKey: [] }] }),
     ...(parameters.length > 0 && { parameters }),
     ...(operation.body && { requestBody: { required: false, content: { 'application/json': { schema: reference(operation.body) } } } }),
     responses: Object.fromEntries(Object.entries(responses).map(([status, [description, answer]]) => [status, { description, ...(content(answer) && { content: content(answer) }) }])),
@@ -221,7 +397,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
     info: {
       title: 'mailbeacon admin API',
       version,
-      description: 'Servers, tracking domains, API keys and (with a read-only API key, within its server) statistics. See apps/admin/README.md.',
+      description: "Servers, tracking domains, API keys, and each server's numbers (stats and messages: with the admin token, or a read-only API key of that server). See apps/admin/README.md.",
     },
     security: [{ adminToken: [] }],
     paths,

@@ -1,13 +1,12 @@
-import { capturingLogger, temporaryDatabase, type TemporaryDatabase } from '@mailbeacon/testing';
-import express, { type Express } from 'express';
+import { capturingLogger, linkUrl, temporaryDatabase, type TemporaryDatabase } from '@mailbeacon/testing';
+import type { Express } from 'express';
 import request from 'supertest';
 import { adminAppOver } from './admin-over-database';
+import { DAY, HOUR, iso, SCRIPTED, T0, writeScriptedStats } from './scripted-stats';
 
 /*
- * Server-scoped read-only API keys, against the real app and a real PostgreSQL database. The
- * stats and message routes live elsewhere; a test-only router stands in for them at
- * `/servers/:token/stats/probe` and `/servers/:token/messages/:id`, so these tests prove the
- * authentication step guards whatever is mounted there.
+ * Server-scoped read-only API keys, against the real app, its real stats and message routes,
+ * and a real PostgreSQL database filled with a scripted send → open → click (scripted-stats.ts).
  */
 
 const TOKEN = 'api-keys-test-admin-token';
@@ -15,33 +14,14 @@ const admin = { Authorization: `Bearer ${TOKEN}` };
 const bearer = (key: string) => ({ Authorization: `Bearer ${key}` });
 const ISO_DATE = expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
 const NO_ROUTE = /^no route /;
+const STATS = ['summary', 'series', 'tags', 'links'] as const;
 
 let temp: TemporaryDatabase;
 let app: Express;
 
-/** The stand-in for the stats and message routes, mounted before the app's 404 handler as the real ones will be. */
-function mountProbes(target: Express): void {
-  const probes = express.Router({ mergeParams: true });
-  probes.get('/stats/probe', (req, res) => {
-    res.json({ probe: 'stats', server: (req.params as Record<string, string>).token });
-  });
-  probes.get('/messages/:id', (req, res) => {
-    res.json({ probe: 'message', server: (req.params as Record<string, string>).token, id: req.params.id });
-  });
-  probes.post('/stats/probe', (_req, res) => {
-    res.json({ probe: 'written' });
-  });
-  target.use('/servers/:token', probes);
-  // The app ends with its 404 and error handlers: put the probes just before them.
-  const stack = target.router.stack;
-  const probeLayer = stack.pop()!;
-  stack.splice(stack.length - 2, 0, probeLayer);
-}
-
 beforeAll(async () => {
   temp = await temporaryDatabase();
   app = adminAppOver(temp.db, TOKEN, capturingLogger('fatal').logger);
-  mountProbes(app);
 });
 afterAll(() => temp.drop());
 
@@ -111,32 +91,77 @@ describe('what an API key may do', () => {
     own = await newServer('Own');
     other = await newServer('Other');
     ({ key } = await newKey(own, 'customer'));
+    await writeScriptedStats(temp.db, own, other);
   });
 
-  test('read its own server\'s stats and messages (GET and HEAD), and the use is recorded', async () => {
-    expect((await request(app).get(`/servers/${own}/stats/probe?since=2024-01-01`).set(bearer(key)).expect(200)).body).toEqual({ probe: 'stats', server: own });
-    expect((await request(app).get(`/servers/${own}/messages/abc`).set(bearer(key)).expect(200)).body).toEqual({ probe: 'message', server: own, id: 'abc' });
-    await request(app).head(`/servers/${own}/stats/probe`).set(bearer(key)).expect(200);
-    // Under the stats path but no such route: an ordinary 404, not a refusal.
-    expect((await request(app).get(`/servers/${own}/stats/nothing-here`).set(bearer(key)).expect(404)).body.error).toMatch(NO_ROUTE);
+  const asKey = (path: string) => request(app).get(path).query(DAY).set(bearer(key));
+  const asAdmin = (path: string) => request(app).get(path).query(DAY).set(admin);
+
+  test('read its own server\'s summary, series, tags and links: the scripted numbers, as the admin token reads them', async () => {
+    const counts = { messages: 2, opens: 1, uniqueOpens: 1, clicks: 2, uniqueClicks: 2 };
+    const scope = { server: own, from: iso(Date.UTC(2026, 10, 20)), to: iso(Date.UTC(2026, 10, 21)), audience: 'people' };
+    const zero = { messages: 0, opens: 0, uniqueOpens: 0, clicks: 0, uniqueClicks: 0 };
+    const expected: Record<(typeof STATS)[number], object> = {
+      summary: { ...scope, ...counts, openRate: 0.5, clickRate: 1, clickToOpenRate: 2, machines: expect.objectContaining({ opens: 2, clicks: 1 }) },
+      series: {
+        ...scope,
+        by: 'hour',
+        points: Array.from({ length: 24 }, (_, hour) => ({ at: iso(Date.UTC(2026, 10, 20, hour)), ...zero })).map((point) =>
+          point.at === iso(T0) ? { ...point, messages: 2, opens: 1, uniqueOpens: 1 } : point.at === iso(T0 + HOUR) || point.at === iso(T0 + 2 * HOUR) ? { ...point, clicks: 1, uniqueClicks: 1 } : point,
+        ),
+      },
+      tags: {
+        ...scope,
+        tags: [
+          { tag: null, messages: 1, opens: 0, uniqueOpens: 0, clicks: 1, uniqueClicks: 1, openRate: 0, clickRate: 1, clickToOpenRate: null },
+          { tag: 'promo', messages: 1, opens: 1, uniqueOpens: 1, clicks: 1, uniqueClicks: 1, openRate: 1, clickRate: 1, clickToOpenRate: 1 },
+        ],
+      },
+      links: { ...scope, limit: 20, links: [{ url: linkUrl(1), clicks: 2, allClicks: 3 }] },
+    };
+    for (const stats of STATS) {
+      const path = `/servers/${own}/stats/${stats}`;
+      const res = await asKey(path).expect(200);
+      expect({ stats, body: res.body }).toEqual({ stats, body: expected[stats] });
+      expect(res.body).toEqual((await asAdmin(path).expect(200)).body);
+      await request(app).head(path).query(DAY).set(bearer(key)).expect(200);
+    }
     const [listed] = (await request(app).get(`/servers/${own}/api-keys`).set(admin)).body.apiKeys;
     expect(listed.lastUsedAt).toEqual(ISO_DATE);
   });
 
+  test('read a message of its own server, by platform id or token (GET and HEAD)', async () => {
+    const res = await request(app).get(`/servers/${own}/messages/${encodeURIComponent(SCRIPTED.aPlatformId)}`).set(bearer(key)).expect(200);
+    expect(res.body).toMatchObject({ token: SCRIPTED.a, server: own, platformMessageId: SCRIPTED.aPlatformId, tag: 'promo', opens: 2, humanOpens: 1, clicks: 2, humanClicks: 1 });
+    expect(res.body.timeline.map((entry: { type: string }) => entry.type)).toEqual(['sent', 'open', 'open', 'click', 'click']);
+    expect((await request(app).get(`/servers/${own}/messages/${SCRIPTED.a}`).set(bearer(key)).expect(200)).body).toEqual(res.body);
+    await request(app).head(`/servers/${own}/messages/${SCRIPTED.b}`).set(bearer(key)).expect(200);
+    // Under the stats path but no such route: an ordinary 404, not a refusal.
+    expect((await request(app).get(`/servers/${own}/stats/nothing-here`).set(bearer(key)).expect(404)).body.error).toMatch(NO_ROUTE);
+  });
+
+  test('another server\'s message is not found through its own server\'s path (404), by token or platform id', async () => {
+    for (const id of [SCRIPTED.c, SCRIPTED.cPlatformId]) {
+      const res = await request(app).get(`/servers/${own}/messages/${encodeURIComponent(id)}`).set(bearer(key)).expect(404);
+      expect(res.body).toEqual({ error: `server ${own} has no message with token or platform id ${JSON.stringify(id)}` });
+    }
+  });
+
   type Method = 'get' | 'post' | 'patch' | 'delete' | 'options';
   const refused: [string, Method, () => string][] = [
-    ['another server\'s stats', 'get', () => `/servers/${other}/stats/probe`],
-    ['another server\'s messages', 'get', () => `/servers/${other}/messages/abc`],
+    ...STATS.map((stats): [string, Method, () => string] => [`another server's ${stats}`, 'get', () => `/servers/${other}/stats/${stats}?from=${DAY.from}`]),
+    ['another server\'s message, by token', 'get', () => `/servers/${other}/messages/${SCRIPTED.c}`],
+    ['another server\'s message, by platform id', 'get', () => `/servers/${other}/messages/${encodeURIComponent(SCRIPTED.cPlatformId)}`],
     ['the server list', 'get', () => '/servers'],
     ['the tracking domains', 'get', () => '/domains'],
     ['the metrics', 'get', () => '/metrics'],
     ['its own server\'s keys', 'get', () => `/servers/${own}/api-keys`],
     ['an unknown route', 'get', () => '/no-such-route'],
-    ['its own stats, spelt in capitals (the router would match it)', 'get', () => `/SERVERS/${own}/STATS/probe`],
-    ['a path that decodes into its own stats', 'get', () => `/servers/${own}%2Fstats/probe`],
+    ['its own stats, spelt in capitals (the router would match it)', 'get', () => `/SERVERS/${own}/STATS/summary`],
+    ['a path that decodes into its own stats', 'get', () => `/servers/${own}%2Fstats/summary`],
     ['a path climbing out of its stats', 'get', () => `/servers/${own}/stats/../../domains`],
     ['a path climbing out of its stats, percent-encoded', 'get', () => `/servers/${own}/stats/%2e%2E/%2E./domains`],
-    ['a write under its own stats', 'post', () => `/servers/${own}/stats/probe`],
+    ['a write under its own stats', 'post', () => `/servers/${own}/stats/summary`],
     ['a new server', 'post', () => '/servers'],
     ['renaming its server', 'patch', () => `/servers/${own}`],
     ['removing its server', 'delete', () => `/servers/${own}`],
@@ -145,7 +170,7 @@ describe('what an API key may do', () => {
     ['a new tracking domain', 'post', () => '/domains'],
     ['changing a tracking domain', 'patch', () => '/domains/click.own.example'],
     ['removing a tracking domain', 'delete', () => '/domains/click.own.example'],
-    ['OPTIONS on its own stats', 'options', () => `/servers/${own}/stats/probe`],
+    ['OPTIONS on its own stats', 'options', () => `/servers/${own}/stats/summary`],
   ];
   test.each(refused)('never %s: 403 with the reason', async (_case, method, path) => {
     const res = await request(app)[method](path()).set(bearer(key)).set('Content-Type', 'application/json').send(method === 'get' || method === 'options' ? undefined : { name: 'Hijacked' });
@@ -162,8 +187,11 @@ describe('what an API key may do', () => {
 
   test('another server\'s key cannot read this server', async () => {
     const { key: othersKey } = await newKey(other);
-    await request(app).get(`/servers/${other}/stats/probe`).set(bearer(othersKey)).expect(200);
-    await request(app).get(`/servers/${own}/stats/probe`).set(bearer(othersKey)).expect(403);
+    const theirs = await request(app).get(`/servers/${other}/stats/summary`).query(DAY).set(bearer(othersKey)).expect(200);
+    expect(theirs.body).toMatchObject({ server: other, messages: 1, opens: 1, clicks: 0 });
+    await request(app).get(`/servers/${other}/messages/${SCRIPTED.c}`).set(bearer(othersKey)).expect(200);
+    await request(app).get(`/servers/${own}/stats/summary`).query(DAY).set(bearer(othersKey)).expect(403);
+    await request(app).get(`/servers/${own}/messages/${SCRIPTED.a}`).set(bearer(othersKey)).expect(403);
   });
 
   test('a revoked, unknown or malformed key is 401 with WWW-Authenticate', async () => {
@@ -176,7 +204,7 @@ describe('what an API key may do', () => {
       ['mbk_', 'unknown API key'],
     ];
     for (const [given, error] of cases) {
-      const res = await request(app).get(`/servers/${own}/stats/probe`).set(bearer(given)).expect(401);
+      const res = await request(app).get(`/servers/${own}/stats/summary`).set(bearer(given)).expect(401);
       expect(res.body).toEqual({ error });
       expect(res.headers['www-authenticate']).toBe('Bearer error="invalid_token"');
     }

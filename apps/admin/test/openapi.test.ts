@@ -1,9 +1,12 @@
-import { capturingLogger, freePort, temporaryDatabase, type TemporaryDatabase } from '@mailbeacon/testing';
+import { StatsWriter } from '@mailbeacon/aggregate';
+import { EventPartitions } from '@mailbeacon/db';
+import { capturingLogger, FIXTURE_DOMAIN, fixtureToken, freePort, openEventFixture, temporaryDatabase, type TemporaryDatabase } from '@mailbeacon/testing';
 import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import express, { type Express } from 'express';
 import request from 'supertest';
 import { adminAppOver } from './admin-over-database';
+import { DAY, SCRIPTED, T0, writeScriptedStats } from './scripted-stats';
 
 /*
  * GET /openapi.json against the real app: every route Express really has is documented with
@@ -78,28 +81,71 @@ test('every route the app registers is documented, with its methods, and nothing
   expect(documentedOperations(document).sort()).toEqual([...new Set(registered)].sort());
 });
 
-test('a route added without documentation is caught (as the stats routes will be until documented)', () => {
+test('a route added without documentation is caught, in a sub-router or beside a documented one', () => {
   const extended = makeApp();
-  const stats = express.Router();
-  stats.get('/summary', (_req, res) => {
+  const reports = express.Router();
+  reports.get('/weekly', (_req, res) => {
     res.json({});
   });
-  extended.use('/servers/:token/stats', stats);
-  extended.get('/servers/:token/messages/:id', (_req, res) => {
+  extended.use('/servers/:token/reports', reports);
+  // A documented path, with a method that is not.
+  extended.delete('/servers/:token/stats/summary', (_req, res) => {
     res.json({});
   });
   const undocumented = registeredOperations(extended.router.stack as RouterLayer[]).filter((operation) => !documentedOperations(document).includes(operation));
-  expect(undocumented).toEqual(['GET /servers/{token}/stats/summary', 'GET /servers/{token}/messages/{id}']);
+  expect(undocumented).toEqual(['GET /servers/{token}/reports/weekly', 'DELETE /servers/{token}/stats/summary']);
 });
 
 test('every documented operation is a real route: with the admin token, none is a 404 "no route"', async () => {
-  const values: Record<string, string> = { token: 'nosuchserver', host: 'click.nowhere.example', id: '1' };
+  const values: Record<string, string> = { token: 'nosuchserver', host: 'click.nowhere.example', id: '1', idOrToken: 'x' };
   for (const operation of documentedOperations(document)) {
     const [method, template] = operation.split(' ');
     const path = template.replace(/\{(\w+)\}/g, (_match, name: string) => values[name]);
     const res = await request(app)[method.toLowerCase() as 'get'](path).set(admin).set('Content-Type', 'application/json').send(method === 'GET' || method === 'DELETE' ? undefined : {});
     expect({ operation, status: res.status, error: res.body?.error }).not.toMatchObject({ error: expect.stringMatching(/^no route /) });
   }
+});
+
+test('the operations documented as open to API keys are exactly those a key of the server may call', async () => {
+  const token = (await request(app).post('/servers').set(admin).send({ name: 'Key holder' }).expect(201)).body.token as string;
+  const { key } = (await request(app).post(`/servers/${token}/api-keys`).set(admin).send({}).expect(201)).body;
+  const values: Record<string, string> = { token, host: 'click.nowhere.example', id: '1', idOrToken: 'x' };
+  const allowed: string[] = [];
+  for (const [template, item] of Object.entries(document.paths)) {
+    for (const method of METHODS.filter((candidate) => item[candidate])) {
+      const operation = item[method] as { security?: Record<string, string[]>[]; responses: Record<string, { description: string }> };
+      const path = template.replace(/\{(\w+)\}/g, (_match, name: string) => values[name]);
+      const res = await request(app)[method](path).set('Authorization', `Bearer ${key}`).set('Content-Type', 'application/json').send(method === 'get' || method === 'delete' ? undefined : {});
+      const documentedForKeys = operation.security?.some((requirement) => 'apiKey' in requirement) ?? false;
+      // Open operations answer anyone; the others either let the key through or refuse it with 403.
+      if (operation.security?.length === 0) continue;
+      expect({ operation: `${method} ${template}`, refused: res.status === 403 }).toEqual({ operation: `${method} ${template}`, refused: !documentedForKeys });
+      if (documentedForKeys) allowed.push(`${method.toUpperCase()} ${template}`);
+      expect(operation.responses['403'].description).toMatch(documentedForKeys ? /another server/ : /^an API key \(/);
+    }
+  }
+  expect(allowed.sort()).toEqual([
+    'GET /servers/{token}/messages/{idOrToken}',
+    'GET /servers/{token}/stats/links',
+    'GET /servers/{token}/stats/series',
+    'GET /servers/{token}/stats/summary',
+    'GET /servers/{token}/stats/tags',
+  ]);
+  expect(document.paths['/servers/{token}/stats/summary'].get).toMatchObject({ security: [{ adminToken: [] }, { apiKey: [] }] });
+});
+
+test('the stats operations document the contracts\' query parameters', () => {
+  const parameters = (path: string) => (document.paths[path].get as unknown as { parameters: { name: string; in: string; schema: object }[] }).parameters;
+  const names = (path: string) => parameters(path).filter((parameter) => parameter.in === 'query').map((parameter) => parameter.name);
+  const scope = ['range', 'from', 'to', 'tag', 'trackingDomain', 'audience'];
+  expect(names('/servers/{token}/stats/summary')).toEqual(scope);
+  expect(names('/servers/{token}/stats/tags')).toEqual(scope);
+  expect(names('/servers/{token}/stats/series')).toEqual([...scope, 'by']);
+  expect(names('/servers/{token}/stats/links')).toEqual([...scope, 'limit']);
+  const schemaOf = (name: string) => parameters('/servers/{token}/stats/links').find((parameter) => parameter.name === name)!.schema;
+  expect(schemaOf('audience')).toEqual({ type: 'string', enum: ['people', 'all'], default: 'people' });
+  expect(schemaOf('range')).toEqual({ type: 'string', enum: ['today', '7d', '30d'] });
+  expect(schemaOf('limit')).toEqual({ type: 'string', pattern: '^\\d{1,6}$' });
 });
 
 describe('real answers validate against the documented schemas', () => {
@@ -156,9 +202,65 @@ describe('real answers validate against the documented schemas', () => {
     expectDocumented('delete', '/servers/{token}', await request(app).delete(`/servers/${token}`).set(admin).expect(204));
   });
 
+  test('the numbers: summary, series, tags, links and a message, their errors, and a key refused elsewhere', async () => {
+    const server = (await request(app).post('/servers').set(admin).send({ name: 'Counted' }).expect(201)).body.token as string;
+    const other = (await request(app).post('/servers').set(admin).send({ name: 'Counted elsewhere' }).expect(201)).body.token as string;
+    await writeScriptedStats(temp.db, server, other);
+    // A message of which only an open arrived: its send fields are null.
+    const orphan = fixtureToken('openapi-orphan');
+    await new StatsWriter(temp.db, new EventPartitions(temp.db)).write([openEventFixture(orphan, { at: T0 + 30 * 60_000, server })]);
+    const get = (path: string, query: Record<string, string> = DAY) => request(app).get(path).query(query).set(admin);
+
+    for (const query of [DAY, { ...DAY, audience: 'all', tag: 'promo', trackingDomain: FIXTURE_DOMAIN }]) {
+      const summary = await get(`/servers/${server}/stats/summary`, query).expect(200);
+      expect(summary.body.machines.openReasons).not.toHaveLength(0);
+      expectDocumented('get', '/servers/{token}/stats/summary', summary);
+      const series = await get(`/servers/${server}/stats/series`, query).expect(200);
+      expect(series.body.points).toHaveLength(24);
+      expectDocumented('get', '/servers/{token}/stats/series', series);
+      const tags = await get(`/servers/${server}/stats/tags`, query).expect(200);
+      expect(tags.body.tags).not.toHaveLength(0);
+      expectDocumented('get', '/servers/{token}/stats/tags', tags);
+      const links = await get(`/servers/${server}/stats/links`, query).expect(200);
+      expect(links.body.links).toHaveLength(1);
+      expectDocumented('get', '/servers/{token}/stats/links', links);
+    }
+    // Nothing in the range: zero counts, null rates.
+    const empty = await get(`/servers/${server}/stats/summary`, { from: '2020-01-01', to: '2020-01-02' }).expect(200);
+    expect(empty.body.openRate).toBeNull();
+    expectDocumented('get', '/servers/{token}/stats/summary', empty);
+
+    const message = await get(`/servers/${server}/messages/${encodeURIComponent(SCRIPTED.aPlatformId)}`, {}).expect(200);
+    expect(message.body.timeline.map((entry: { type: string }) => entry.type)).toEqual(['sent', 'open', 'open', 'click', 'click']);
+    expectDocumented('get', '/servers/{token}/messages/{idOrToken}', message);
+    const unsent = await get(`/servers/${server}/messages/${orphan}`, {}).expect(200);
+    expect(unsent.body).toMatchObject({ platformMessageId: null, sentAt: null, linkCount: null, timeline: [{ type: 'open' }] });
+    expectDocumented('get', '/servers/{token}/messages/{idOrToken}', unsent);
+
+    expectDocumented('get', '/servers/{token}/stats/summary', await get(`/servers/${server}/stats/summary`, { from: 'last week' }).expect(400));
+    expectDocumented('get', '/servers/{token}/stats/links', await get('/servers/nosuchserver/stats/links').expect(404));
+    expectDocumented('get', '/servers/{token}/messages/{idOrToken}', await get(`/servers/${server}/messages/${SCRIPTED.c}`, {}).expect(404));
+    const { key } = (await request(app).post(`/servers/${other}/api-keys`).set(admin).send({}).expect(201)).body;
+    expectDocumented('get', '/servers/{token}/stats/tags', await request(app).get(`/servers/${server}/stats/tags`).set('Authorization', `Bearer ${key}`).expect(403));
+    expectDocumented('get', '/servers/{token}/stats/tags', await request(app).get(`/servers/${other}/stats/tags`).set('Authorization', `Bearer ${key}`).expect(200));
+  });
+
   test('a wrong answer does not validate (the check can fail)', async () => {
     const validate = ajv.getSchema('openapi.json#/paths/~1servers/post/responses/201/content/application~1json/schema')!;
     expect(validate({ id: 1, name: 'x', token: 'abc', createdAt: 'yesterday' })).toBe(false);
     expect(validate({ id: 1, name: 'x', token: 'abc', createdAt: new Date().toISOString(), secret: 'extra' })).toBe(false);
+
+    const schemaOf = (path: string) => ajv.getSchema(`openapi.json#/paths/${path.replace(/\//g, '~1')}/get/responses/200/content/application~1json/schema`)!;
+    const scope = { server: 'abc', from: '2026-11-20T00:00:00.000Z', to: '2026-11-21T00:00:00.000Z', audience: 'people' };
+    const links = schemaOf('/servers/{token}/stats/links');
+    expect(links({ ...scope, limit: 20, links: [{ url: 'https://x.example/', clicks: 1, allClicks: 2 }] })).toBe(true);
+    expect(links({ ...scope, limit: 20, links: [{ url: 'https://x.example/', clicks: 1.5, allClicks: 2 }] })).toBe(false);
+    expect(links({ ...scope, audience: 'bots', limit: 20, links: [] })).toBe(false);
+    expect(links({ ...scope, limit: 20, links: [], by: 'day' })).toBe(false);
+    const message = schemaOf('/servers/{token}/messages/{idOrToken}');
+    const sent = { token: 't', server: 'abc', platformMessageId: null, recipient: null, tag: null, trackingDomain: null, linkCount: null, pixel: null, sentAt: null, opens: 0, humanOpens: 0, clicks: 0, humanClicks: 0 };
+    expect(message({ ...sent, timeline: [{ type: 'sent', at: scope.from }] })).toBe(true);
+    expect(message({ ...sent, timeline: [{ type: 'bounce', at: scope.from }] })).toBe(false);
+    expect(message({ ...sent, timeline: [{ type: 'sent', at: scope.from, ip: null }] })).toBe(false);
   });
 });

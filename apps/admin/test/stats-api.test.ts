@@ -1,40 +1,23 @@
-import { StatsWriter } from '@mailbeacon/aggregate';
-import { EventPartitions, ServerRepository } from '@mailbeacon/db';
-import {
-  BROWSER_AGENT,
-  capturingLogger,
-  clickEventFixture as click,
-  FIXTURE_DOMAIN,
-  fixtureToken,
-  linkUrl,
-  messageEventFixture as message,
-  openEventFixture as open,
-  temporaryDatabase,
-  type TemporaryDatabase,
-} from '@mailbeacon/testing';
+import { ServerRepository } from '@mailbeacon/db';
+import { BROWSER_AGENT, capturingLogger, FIXTURE_DOMAIN, linkUrl, temporaryDatabase, type TemporaryDatabase } from '@mailbeacon/testing';
 import type { Express } from 'express';
 import request from 'supertest';
 import { adminAppOver } from './admin-over-database';
+import { DAY, HOUR, iso, SCRIPTED, T0, writeScriptedStats } from './scripted-stats';
 
 /*
  * The stats API over a real PostgreSQL, filled through the aggregator's real StatsWriter with
- * a scripted send → open → click: the numbers must be exactly those events.
+ * a scripted send → open → click (scripted-stats.ts): the numbers must be exactly those events.
  */
 
 const TOKEN = 'test-admin-token-0123456789';
 const auth = { Authorization: `Bearer ${TOKEN}` };
-const HOUR = 3_600_000;
-const T0 = Date.UTC(2026, 10, 20, 9);
-const DAY = { from: '2026-11-20', to: '2026-11-21' };
-const iso = (ms: number) => new Date(ms).toISOString();
+const { a, c } = SCRIPTED;
 
 let temp: TemporaryDatabase;
 let app: Express;
 let server: string;
 let other: string;
-const a = fixtureToken('api-a');
-const b = fixtureToken('api-b');
-const c = fixtureToken('api-c');
 
 beforeAll(async () => {
   temp = await temporaryDatabase();
@@ -42,24 +25,7 @@ beforeAll(async () => {
   server = (await servers.create('Newsletters')).token;
   other = (await servers.create('Someone else')).token;
   app = adminAppOver(temp.db, TOKEN, capturingLogger('debug').logger);
-
-  const writer = new StatsWriter(temp.db, new EventPartitions(temp.db));
-  await writer.write([
-    message(a, { at: T0, server, tag: 'promo', platformMessageId: '<a@platform.example>' }),
-    message(b, { at: T0 + 10 * 60_000, server }),
-    message(c, { at: T0, server: other, platformMessageId: '<c@platform.example>' }),
-  ]);
-  await writer.write([
-    open(a, { at: T0 + 5 * 60_000, server }), // a person
-    open(a, { at: T0 + 6 * 60_000, server, userAgent: 'Mozilla/5.0' }), // Apple MPP
-    open(b, { at: T0 + 20 * 60_000, server, userAgent: 'curl/8.5.0' }), // a bot
-    open(c, { at: T0 + 5 * 60_000, server: other }),
-  ]);
-  await writer.write([
-    click(a, 1, { at: T0 + HOUR + 60_000, server }), // a person
-    click(a, 1, { at: T0 + HOUR + 2 * 60_000, server, method: 'HEAD', userAgent: 'LinkChecker' }), // a link checker
-    click(b, 1, { at: T0 + 2 * HOUR, server }), // a person, on the same URL from another message
-  ]);
+  await writeScriptedStats(temp.db, server, other);
 });
 
 afterAll(async () => {

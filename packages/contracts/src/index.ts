@@ -85,5 +85,5 @@ export {
   parseApiKeyId,
 } from './admin-inputs';
 export type { NewServerInput, NewTrackingDomainInput, TrackingDomainUpdateInput, NewApiKeyInput } from './admin-inputs';
-export { parseStatsQuery, STATS_RANGES, MAX_STATS_RANGE_DAYS, MAX_HOURLY_RANGE_DAYS, HOURLY_UP_TO_DAYS, DEFAULT_TOP_LINKS, MAX_TOP_LINKS } from './stats-inputs';
+export { parseStatsQuery, statsQueryInputSchema, STATS_RANGES, MAX_STATS_RANGE_DAYS, MAX_HOURLY_RANGE_DAYS, HOURLY_UP_TO_DAYS, DEFAULT_TOP_LINKS, MAX_TOP_LINKS } from './stats-inputs';
 export type { StatsQuery, StatsQueryInput, StatsRange } from './stats-inputs';

@@ -27,7 +27,8 @@ const instant = z
   .transform((value) => new Date(/(Z|[+-]\d\d:?\d\d)$/i.test(value) || !value.includes('T') ? value : `${value}Z`))
   .refine((date) => !Number.isNaN(date.getTime()), WHEN);
 
-const statsQueryInputSchema = z.strictObject({
+/** The query parameters as sent (strings); parseStatsQuery adds the rules across fields. Also documents them (the admin API's OpenAPI). */
+export const statsQueryInputSchema = z.strictObject({
   from: instant.optional(),
   to: instant.optional(),
   range: z.enum(STATS_RANGES, `must be one of ${STATS_RANGES.join(', ')}`).optional(),
