@@ -101,6 +101,13 @@ export interface HourlyStatsTable {
   human_unique_clicks: Count;
 }
 
+/** A console login: the SHA-256 of the random id its cookie holds. */
+export interface ConsoleSessionsTable {
+  id_hash: Buffer;
+  created_at: ColumnType<Date, never, never>;
+  last_seen_at: ColumnType<Date, never, Date>;
+}
+
 export interface Database {
   servers: ServersTable;
   tracking_domains: TrackingDomainsTable;
@@ -109,6 +116,7 @@ export interface Database {
   clicks: ClicksTable;
   link_stats: LinkStatsTable;
   hourly_stats: HourlyStatsTable;
+  console_sessions: ConsoleSessionsTable;
 }
 
 export type ServerRow = Selectable<ServersTable>;
