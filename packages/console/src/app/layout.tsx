@@ -24,7 +24,7 @@ export function Layout({ route, children }: { route: Route; children: ReactNode 
       <header className="topbar">
         <a className="brand" href={href.servers()}>
           <span className="brand-mark" aria-hidden="true" />
-          mailbeacon
+          <span className="brand-name">mailbeacon</span>
         </a>
         <nav className="nav" aria-label="Sections">
           {NAV.map((item) => (
