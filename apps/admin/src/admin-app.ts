@@ -1,6 +1,8 @@
 import type { ApiKeyRepository, ServerRepository, TrackingDomain, TrackingDomainRepository } from '@mailbeacon/db';
 import { UnknownServerError } from '@mailbeacon/db';
+import type { TrustProxy } from '@mailbeacon/contracts';
 import type { CheckTrackingDomain } from '@mailbeacon/domains';
+import cookieParser from 'cookie-parser';
 import { checkReadiness, type Readiness } from '@mailbeacon/service';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -8,8 +10,11 @@ import express, { type Express, type RequestHandler } from 'express';
 import { requestLog, type AdminLogger } from './admin-logger';
 import { ApiError, errorHandler, notFound } from './api-errors';
 import { requireAuthentication } from './auth';
+import { consoleCsrf } from './console-csrf';
+import { consoleApiAlias, consoleRouter, type ConsoleOptions } from './console-routes';
 import { AdminMetrics } from './metrics';
 import { openApiDocument } from './openapi';
+import { authenticateBySession, CONSOLE_PATH } from './session-auth';
 import { statsRoutes, type StatsRouteDeps } from './stats-routes';
 import { apiKeyIdParam, domainCheckInput, hostParam, newApiKeyInput, newServerInput, newTrackingDomainInput, serverFilter, serverTokenParam, trackingDomainUpdateInput } from './request-inputs';
 
@@ -29,6 +34,10 @@ export interface AdminDeps {
   ready?: () => Readiness | Promise<Readiness>;
   /** Served on GET /metrics (behind the token). Default: a new AdminMetrics. */
   metrics?: AdminMetrics;
+  /** The web console under /console (login, sessions, CSRF). Default: none, the JSON API only. */
+  console?: ConsoleOptions;
+  /** Whose X-Forwarded-Proto/-For is believed (Express `trust proxy`). Default: nobody's. */
+  trustProxy?: TrustProxy;
 }
 
 /** A readiness answer slower than this is `not ready`. */
@@ -61,6 +70,7 @@ export function createAdminApp(deps: AdminDeps): Express {
   const ready = deps.ready ?? (() => true);
   const app = express();
   app.disable('x-powered-by');
+  app.set('trust proxy', deps.trustProxy ? [...deps.trustProxy] : false);
   app.use(noStore, metrics.observe(), requestLog(logger));
 
   // Open, for load balancers and orchestrators; it says nothing but "the process answers".
@@ -82,8 +92,20 @@ export function createAdminApp(deps: AdminDeps): Express {
     res.json(document);
   });
 
+  // The console: its pages and login under /console; its API calls (/console/api/…) are the
+  // API's routes below, authenticated by the session cookie instead of the bearer token.
+  let csrfForSessions: RequestHandler = (_req, _res, next) => next();
+  if (deps.console) {
+    const csrf = consoleCsrf(deps.adminToken);
+    app.use(cookieParser());
+    app.use(CONSOLE_PATH, consoleRouter({ ...deps.console, adminToken: deps.adminToken, csrf, logger }));
+    app.use(consoleApiAlias, authenticateBySession(deps.console.sessions));
+    // A browser sends the cookie whoever made it send the request: a session's state changes need the CSRF token too.
+    csrfForSessions = (req, res, next) => (res.locals.authenticatedBy === 'session' ? csrf.doubleCsrfProtection(req, res, next) : next());
+  }
+
   // Authentication before body parsing: nothing of an unauthenticated request is read.
-  app.use(requireAuthentication({ adminToken: deps.adminToken, apiKeys }), jsonBodiesOnly, express.json({ limit: JSON_BODY_LIMIT }));
+  app.use(requireAuthentication({ adminToken: deps.adminToken, apiKeys }), csrfForSessions, jsonBodiesOnly, express.json({ limit: JSON_BODY_LIMIT }));
 
   // Behind the token: request counts and process figures are nobody else's business.
   app.get('/metrics', async (_req, res) => {

@@ -4,6 +4,20 @@ import { checkApiKey, looksLikeApiKey, type ApiKeyLookup } from './api-key-auth'
 
 const digest = (text: string) => createHash('sha256').update(text, 'utf8').digest();
 
+/**
+ * Tells whether a string is the admin token. Both sides are hashed first so the comparison
+ * is constant-time whatever the lengths (timingSafeEqual wants equal lengths, and comparing
+ * lengths first would leak the token's).
+ */
+export function adminTokenMatcher(token: string): (given: string) => boolean {
+  if (token === '') throw new RangeError('the admin token must not be empty');
+  const expected = digest(token);
+  return (given) => timingSafeEqual(digest(given), expected);
+}
+
+/** How a request proved it may use the API (res.locals.authenticatedBy): CSRF checks apply to sessions only. */
+export type Authentication = 'bearer' | 'session' | 'api-key';
+
 export interface AuthenticationOptions {
   /** Full access. */
   adminToken: string;
@@ -14,21 +28,26 @@ export interface AuthenticationOptions {
 const bearerCredential = (header: string | undefined): string | undefined => /^Bearer +(\S+) *$/i.exec(header ?? '')?.[1];
 
 /**
- * Lets a request through with `Authorization: Bearer <admin token>` (everything), or with an
- * API key within its scope. The admin token is compared after hashing both sides, so the
- * comparison is constant-time whatever the lengths (timingSafeEqual wants equal lengths, and
- * comparing lengths first would leak the token's). It is tried first, so an admin token that
- * happens to start with `mbk_` still works.
+ * Lets a request through when an earlier step authenticated it (a console session, see
+ * authenticateBySession), with `Authorization: Bearer <admin token>` (everything), or with an
+ * API key within its scope. The admin token is tried first, so an admin token that happens to
+ * start with `mbk_` still works.
  */
 export function requireAuthentication({ adminToken, apiKeys }: AuthenticationOptions): RequestHandler {
-  if (adminToken === '') throw new RangeError('the admin token must not be empty');
-  const expected = digest(adminToken);
+  const isAdminToken = adminTokenMatcher(adminToken);
   return async (req, res, next) => {
+    if (res.locals.authenticatedBy !== undefined) return next();
     const given = bearerCredential(req.get('authorization'));
-    if (given !== undefined && timingSafeEqual(digest(given), expected)) return next();
+    if (given !== undefined && isAdminToken(given)) {
+      res.locals.authenticatedBy = 'bearer' satisfies Authentication;
+      return next();
+    }
     if (given !== undefined && looksLikeApiKey(given)) {
       const verdict = await checkApiKey(apiKeys, given, req.method, req.path);
-      if (verdict.ok) return next();
+      if (verdict.ok) {
+        res.locals.authenticatedBy = 'api-key' satisfies Authentication;
+        return next();
+      }
       if (verdict.status === 401) res.set('WWW-Authenticate', 'Bearer error="invalid_token"');
       res.status(verdict.status).json({ error: verdict.error });
       return;

@@ -1,11 +1,17 @@
 import { randomBytes } from 'node:crypto';
-import { ConfigError, databaseUrl, listenHost, loadConfig, loadConfigs, logLevel, port, type Env, type LogLevel } from '@mailbeacon/contracts';
+import { ConfigError, databaseUrl, listenHost, loadConfig, loadConfigs, logLevel, port, positiveInt, trustProxy, type Env, type LogLevel, type TrustProxy } from '@mailbeacon/contracts';
 import { z } from 'zod';
 
 export const DEFAULT_ADMIN_PORT = 8081;
 /** Loopback only: the admin API can rewire every tracking domain, so exposing it must be a decision. */
 export const DEFAULT_ADMIN_HOST = '127.0.0.1';
 export const MIN_ADMIN_TOKEN_LENGTH = 16;
+/** A proxy on the same machine (nginx terminating TLS) is believed about https; nothing else. */
+export const DEFAULT_ADMIN_TRUST_PROXY: TrustProxy = ['loopback'];
+/** A console session ends after this long without a request… */
+export const DEFAULT_CONSOLE_SESSION_IDLE_MINUTES = 60;
+/** …and this long after login, however active. */
+export const DEFAULT_CONSOLE_SESSION_MAX_HOURS = 12;
 
 export const GENERATED_ADMIN_TOKEN_WARNING =
   'ADMIN_TOKEN is not set: generated a random admin token for this run only (adminToken). ' +
@@ -18,6 +24,9 @@ const schema = z.object({
   // Never rejected here: loadConfig quotes bad values in its message, and a token must not
   // end up in a log. Its length is checked below, reporting only the length.
   ADMIN_TOKEN: z.string().optional(),
+  ADMIN_TRUST_PROXY: trustProxy(DEFAULT_ADMIN_TRUST_PROXY),
+  CONSOLE_SESSION_IDLE_MINUTES: positiveInt(DEFAULT_CONSOLE_SESSION_IDLE_MINUTES),
+  CONSOLE_SESSION_MAX_HOURS: positiveInt(DEFAULT_CONSOLE_SESSION_MAX_HOURS),
   DATABASE_URL: databaseUrl(),
   LOG_LEVEL: logLevel(),
 });
@@ -29,6 +38,10 @@ export interface AdminConfig {
   adminToken: string;
   /** True when ADMIN_TOKEN was unset and adminToken was made up at start-up (the process logs it once). */
   adminTokenGenerated: boolean;
+  /** Whose X-Forwarded-Proto/-For is believed: it decides whether the console's cookies are Secure, and the address logins are counted by. */
+  trustProxy: TrustProxy;
+  /** Console sessions: idle and absolute limits, in milliseconds. */
+  consoleSession: { idleMs: number; maxAgeMs: number };
   databaseUrl: string;
   logLevel: LogLevel;
 }
@@ -53,6 +66,8 @@ export function loadAdminConfig(env: Env = process.env): AdminConfig {
     host: values.ADMIN_HOST,
     adminToken: token ?? randomBytes(32).toString('base64url'),
     adminTokenGenerated: token === undefined,
+    trustProxy: values.ADMIN_TRUST_PROXY,
+    consoleSession: { idleMs: values.CONSOLE_SESSION_IDLE_MINUTES * 60_000, maxAgeMs: values.CONSOLE_SESSION_MAX_HOURS * 3_600_000 },
     databaseUrl: values.DATABASE_URL,
     logLevel: values.LOG_LEVEL,
   };

@@ -1,8 +1,10 @@
-import { ApiKeyRepository, openDatabase, redact, ServerRepository, StatsReader, TrackingDomainRepository } from '@mailbeacon/db';
+import { ApiKeyRepository, ConsoleSessionRepository, openDatabase, redact, ServerRepository, StatsReader, TrackingDomainRepository } from '@mailbeacon/db';
 import { checkTrackingDomain, type CheckTrackingDomain } from '@mailbeacon/domains';
 import { describeError, recentCheck, runService, serveHttp, StartupError } from '@mailbeacon/service';
 import { pino, type Logger } from 'pino';
 import { createAdminApp } from './admin-app';
+import { findConsoleAssets } from './console-assets';
+import { CONSOLE_PATH } from './session-auth';
 import { GENERATED_ADMIN_TOKEN_WARNING, loadAdminConfig, type AdminConfig } from './config';
 
 export { StartupError };
@@ -14,11 +16,15 @@ export interface StartAdminOptions {
   checkDomain?: CheckTrackingDomain;
   /** How long requests in flight may take to finish once close() is called (default 10 s). */
   shutdownGraceMs?: number;
+  /** Default: findConsoleAssets() (the build of @mailbeacon/console). */
+  findConsoleAssets?: typeof findConsoleAssets;
 }
 
 export interface RunningAdmin {
   /** e.g. http://127.0.0.1:8081 */
   url: string;
+  /** The console's login page, e.g. http://127.0.0.1:8081/console/ */
+  consoleUrl: string;
   /** Stops accepting, finishes requests in flight, closes the database. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -33,6 +39,15 @@ export async function startAdmin(config: AdminConfig, options: StartAdminOptions
     throw new StartupError(`cannot open the database ${redact(config.databaseUrl)}: ${describeError(error)}`);
   }
 
+  // The API serves without the console's files; the console then says why it is missing.
+  let assets;
+  try {
+    assets = (options.findConsoleAssets ?? findConsoleAssets)();
+  } catch (error) {
+    assets = error as Error;
+    logger.error(`the console at ${CONSOLE_PATH}/ is unavailable: ${assets.message}`);
+  }
+
   const app = createAdminApp({
     servers: new ServerRepository(db),
     domains: new TrackingDomainRepository(db),
@@ -41,6 +56,8 @@ export async function startAdmin(config: AdminConfig, options: StartAdminOptions
     checkDomain: options.checkDomain ?? checkTrackingDomain,
     adminToken: config.adminToken,
     logger,
+    console: { sessions: new ConsoleSessionRepository(db, config.consoleSession), sessionMaxAgeMs: config.consoleSession.maxAgeMs, assets },
+    trustProxy: config.trustProxy,
     // Ready while PostgreSQL answers `select 1` (a success within the last 3 s counts).
     ready: recentCheck(() => db.selectNoFrom((eb) => eb.lit(1).as('one')).execute(), { name: 'PostgreSQL' }),
   });
@@ -52,8 +69,9 @@ export async function startAdmin(config: AdminConfig, options: StartAdminOptions
     throw error;
   }
   const { url } = http;
+  const consoleUrl = `${url}${CONSOLE_PATH}/`;
 
-  logger.info({ url }, 'admin API listening');
+  logger.info({ url, console: consoleUrl }, 'admin API listening');
   if (config.adminTokenGenerated) logger.warn({ adminToken: config.adminToken }, GENERATED_ADMIN_TOKEN_WARNING);
 
   let closing: Promise<void> | undefined;
@@ -63,7 +81,7 @@ export async function startAdmin(config: AdminConfig, options: StartAdminOptions
       await db.destroy();
       logger.info('admin API stopped');
     })());
-  return { url, close };
+  return { url, consoleUrl, close };
 }
 
 /** The process: see runService for exit codes and signals. */

@@ -1,11 +1,11 @@
 import { ApiKeyRepository, ServerRepository, StatsReader, TrackingDomainRepository, type Database, type Kysely } from '@mailbeacon/db';
 import { checkTrackingDomain } from '@mailbeacon/domains';
 import type { Express } from 'express';
-import { createAdminApp } from '../src/admin-app';
+import { createAdminApp, type AdminDeps } from '../src/admin-app';
 import type { AdminLogger } from '../src/admin-logger';
 
-/** The admin app over the real repositories of a (test) database and the real domain check, as the process builds it. */
-export function adminAppOver(db: Kysely<Database>, adminToken: string, logger: AdminLogger): Express {
+/** The admin app over the real repositories of a (test) database and the real domain check, as the process builds it; `more` adds or replaces dependencies (the console's). */
+export function adminAppOver(db: Kysely<Database>, adminToken: string, logger: AdminLogger, more: Partial<AdminDeps> = {}): Express {
   return createAdminApp({
     servers: new ServerRepository(db),
     domains: new TrackingDomainRepository(db),
@@ -14,5 +14,6 @@ export function adminAppOver(db: Kysely<Database>, adminToken: string, logger: A
     checkDomain: checkTrackingDomain,
     adminToken,
     logger,
+    ...more,
   });
 }

@@ -116,13 +116,14 @@ export function describeRunning(pipeline: RunningPipeline): string[] {
     return typeof operations === 'string' ? `   health and metrics ${operations}` : '';
   };
   const tracker = ready('tracker') as { url?: string };
-  const admin = ready('admin') as { url?: string };
+  const admin = ready('admin') as { url?: string; console?: string };
   const rewriter = ready('rewriter') as { queue?: string };
   const aggregator = ready('aggregator') as { queue?: string };
   return [
     'mailbeacon is running:',
     `  tracker     ${tracker.url ?? '?'}   clicks and opens; your proxy sends the tracking hosts here with X-Postal-Track-Host: 1${extra('tracker')}`,
     `  admin API   ${admin.url ?? '?'}   Authorization: Bearer ${pipeline.adminToken}`,
+    `  console     ${admin.console ?? '?'}   in a browser; log in with the admin token`,
     `  rewriter    ${rewriter.queue ?? 'outbound-messages'} → outbound-ready${extra('rewriter')}`,
     `  aggregator  ${aggregator.queue ?? 'tracking-events'} → PostgreSQL${extra('aggregator')}`,
     'Try it: npm run demo (in another terminal).  Stop: Ctrl-C.',

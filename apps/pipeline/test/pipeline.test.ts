@@ -178,6 +178,7 @@ describe('npm start: the whole pipeline', () => {
       }
       expect(stdout).toContain(`tracker     http://127.0.0.1:${trackerPort}`);
       expect(stdout).toMatch(new RegExp(`admin API   http://127\\.0\\.0\\.1:${adminPort}   Authorization: Bearer [A-Za-z0-9_-]{20,}`));
+      expect(stdout).toContain(`console     http://127.0.0.1:${adminPort}/console/   in a browser; log in with the admin token`);
       expect(stdout).toContain(`rewriter    outbound-messages → outbound-ready   health and metrics http://127.0.0.1:${rewriterMetrics}`);
       expect(stdout).toContain(`aggregator  tracking-events → PostgreSQL   health and metrics http://127.0.0.1:${aggregatorMetrics}`);
       for (const port of [rewriterMetrics, aggregatorMetrics]) expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(200);

@@ -1,7 +1,8 @@
-import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import {
   checkClusterQueuePrefix,
+  trustProxy,
+  type TrustProxy,
   listenHost,
   loadConfig,
   loadConfigs,
@@ -39,55 +40,17 @@ export const DEFAULT_IP_STORAGE: IpStorage = 'truncated';
  */
 export const DEFAULT_SPOOL_DIR = 'var/spool';
 
-/** Express `trust proxy`: false (use the socket's address), or the addresses/ranges whose X-Forwarded-For is believed. */
-export type TrustProxy = false | readonly string[];
 
 /** RFC 9110 token: what a header name may be made of. */
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-/** proxy-addr's named ranges. */
-const TRUST_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
 
-/** One TRUST_PROXY entry: a named range, an address, or address/prefix-length. */
-function isTrustEntry(entry: string): boolean {
-  if (TRUST_NAMES.has(entry)) return true;
-  if (entry.includes('%')) return false; // zone ids: proxy-addr cannot match them
-  const slash = entry.indexOf('/');
-  const address = slash === -1 ? entry : entry.slice(0, slash);
-  const version = isIP(address);
-  if (version === 0) return false;
-  if (slash === -1) return true;
-  const bits = entry.slice(slash + 1);
-  return /^(0|[1-9][0-9]{0,2})$/.test(bits) && Number(bits) <= (version === 4 ? 32 : 128);
-}
-
-const TRUST_PROXY_EXPECTED =
-  'false, or a comma-separated list of addresses, CIDR ranges and the names loopback, linklocal, uniquelocal';
-
-const trustProxy = z
-  .string()
-  .optional()
-  .transform((raw, ctx): TrustProxy => {
-    if (raw === undefined) return [...DEFAULT_TRUST_PROXY];
-    const text = raw.trim();
-    if (text.toLowerCase() === 'false') return false;
-    if (text.toLowerCase() === 'true') {
-      ctx.issues.push({ code: 'custom', input: raw, message: `must not be true: every client could then choose its address with X-Forwarded-For; give ${TRUST_PROXY_EXPECTED}` });
-      return z.NEVER;
-    }
-    const entries = text.split(',').map((entry) => entry.trim());
-    const bad = entries.filter((entry) => !isTrustEntry(entry));
-    if (bad.length > 0) {
-      ctx.issues.push({ code: 'custom', input: raw, message: `must be ${TRUST_PROXY_EXPECTED} (not understood: ${bad.map((entry) => JSON.stringify(entry)).join(', ')})` });
-      return z.NEVER;
-    }
-    return entries;
-  });
+export type { TrustProxy };
 
 const schema = z.object({
   TRACKER_PORT: port(DEFAULT_TRACKER_PORT),
   TRACKER_HOST: listenHost(DEFAULT_TRACKER_HOST),
   TRACK_HOST_HEADER: z.string().trim().regex(HEADER_NAME, 'must be an HTTP header name such as X-Postal-Track-Host').default(DEFAULT_TRACK_HOST_HEADER),
-  TRUST_PROXY: trustProxy,
+  TRUST_PROXY: trustProxy(DEFAULT_TRUST_PROXY),
   IP_STORAGE: z
     .string()
     .trim()

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { isAddressOrHostName } from './host-name';
 import { CLUSTER_PREFIX_RULE, DEFAULT_QUEUE_PREFIX, hasHashTag, isValidQueuePrefix } from './queues';
@@ -241,4 +242,48 @@ export function loadConfigs<T extends unknown[]>(...loaders: { [K in keyof T]: (
   });
   if (problems.length > 0) throw new ConfigError(problems);
   return results as T;
+}
+
+/** Express `trust proxy`: false (use the socket's address), or the addresses/ranges whose X-Forwarded-For (and -Proto) is believed. */
+export type TrustProxy = false | readonly string[];
+
+/** proxy-addr's named ranges. */
+const TRUST_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/** One trust-proxy entry: a named range, an address, or address/prefix-length. */
+function isTrustEntry(entry: string): boolean {
+  if (TRUST_NAMES.has(entry)) return true;
+  if (entry.includes('%')) return false; // zone ids: proxy-addr cannot match them
+  const slash = entry.indexOf('/');
+  const address = slash === -1 ? entry : entry.slice(0, slash);
+  const version = isIP(address);
+  if (version === 0) return false;
+  if (slash === -1) return true;
+  const bits = entry.slice(slash + 1);
+  return /^(0|[1-9][0-9]{0,2})$/.test(bits) && Number(bits) <= (version === 4 ? 32 : 128);
+}
+
+const TRUST_PROXY_EXPECTED = 'false, or a comma-separated list of addresses, CIDR ranges and the names loopback, linklocal, uniquelocal';
+
+/** Which proxies' X-Forwarded-* headers an app believes (the tracker's TRUST_PROXY, the admin's ADMIN_TRUST_PROXY). */
+export function trustProxy(defaultValue: TrustProxy) {
+  return z
+    .string()
+    .optional()
+    .transform((raw, ctx): TrustProxy => {
+      if (raw === undefined) return defaultValue === false ? false : [...defaultValue];
+      const text = raw.trim();
+      if (text.toLowerCase() === 'false') return false;
+      if (text.toLowerCase() === 'true') {
+        ctx.issues.push({ code: 'custom', input: raw, message: `must not be true: every client could then choose its address with X-Forwarded-For; give ${TRUST_PROXY_EXPECTED}` });
+        return z.NEVER;
+      }
+      const entries = text.split(',').map((entry) => entry.trim());
+      const bad = entries.filter((entry) => !isTrustEntry(entry));
+      if (bad.length > 0) {
+        ctx.issues.push({ code: 'custom', input: raw, message: `must be ${TRUST_PROXY_EXPECTED} (not understood: ${bad.map((entry) => JSON.stringify(entry)).join(', ')})` });
+        return z.NEVER;
+      }
+      return entries;
+    });
 }

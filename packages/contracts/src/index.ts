@@ -41,12 +41,13 @@ export {
   queueName,
   logLevel,
   checkClusterQueuePrefix,
+  trustProxy,
   DEFAULT_REDIS_URL,
   DEFAULT_DATABASE_URL,
   DEFAULT_LOG_LEVEL,
   LOG_LEVELS,
 } from './config';
-export type { Env, ConfigProblem, LogLevel } from './config';
+export type { Env, ConfigProblem, LogLevel, TrustProxy } from './config';
 export { isClusterUrl, parseClusterUrl } from './redis-url';
 export type { RedisClusterUrl, RedisSeed } from './redis-url';
 

@@ -1,7 +1,9 @@
 export { migrations } from './migrations';
 export { createDatabase, ensureDatabase, migrateToLatest, openDatabase, databaseName, redact, DatabaseSetupError } from './database';
 export type { DatabaseOptions } from './database';
-export type { Database, VerificationStatus, MessagesTable, OpensTable, ClicksTable, LinkStatsTable, HourlyStatsTable, LinkDailyStatsTable, MachineHourlyStatsTable } from './schema';
+export { ConsoleSessionRepository } from './console-sessions';
+export type { SessionLimits } from './console-sessions';
+export type { Database, ConsoleSessionsTable, VerificationStatus, MessagesTable, OpensTable, ClicksTable, LinkStatsTable, HourlyStatsTable, LinkDailyStatsTable, MachineHourlyStatsTable } from './schema';
 export { EventPartitions, EVENT_TABLES, dayStart, partitionName } from './event-partitions';
 export type { EventPartition, EventTable } from './event-partitions';
 export { ServerRepository, ServerHasDomainsError, newServerToken } from './servers';

@@ -137,6 +137,13 @@ export interface MachineHourlyStatsTable {
   hits: Count;
 }
 
+/** A console login: the SHA-256 of the random id its cookie holds. */
+export interface ConsoleSessionsTable {
+  id_hash: Buffer;
+  created_at: ColumnType<Date, never, never>;
+  last_seen_at: ColumnType<Date, never, Date>;
+}
+
 export interface Database {
   servers: ServersTable;
   tracking_domains: TrackingDomainsTable;
@@ -148,6 +155,7 @@ export interface Database {
   link_daily_stats: LinkDailyStatsTable;
   machine_hourly_stats: MachineHourlyStatsTable;
   api_keys: ApiKeysTable;
+  console_sessions: ConsoleSessionsTable;
 }
 
 export type ServerRow = Selectable<ServersTable>;

@@ -1,0 +1,47 @@
+import { StrictMode } from 'react';
+import { createRoot } from 'react-dom/client';
+import '../shared/styles.css';
+import { Layout } from './layout';
+import { DomainFormPage } from './pages/domain-form-page';
+import { NumbersPage } from './pages/numbers-page';
+import { ServerPage } from './pages/server-page';
+import { ServersPage } from './pages/servers-page';
+import { href, useRoute, type Route } from './router';
+
+function Page({ route }: { route: Route }) {
+  switch (route.page) {
+    case 'servers':
+      return <ServersPage />;
+    case 'server':
+      return <ServerPage token={route.token} />;
+    case 'new-domain':
+      return <DomainFormPage token={route.token} />;
+    case 'edit-domain':
+      return <DomainFormPage key={route.host} host={route.host} />;
+    case 'numbers':
+      return <NumbersPage />;
+    case 'not-found':
+      return (
+        <div className="card empty">
+          <p>
+            Nothing here. Back to <a href={href.servers()}>Servers</a>.
+          </p>
+        </div>
+      );
+  }
+}
+
+function Console() {
+  const route = useRoute();
+  return (
+    <Layout route={route}>
+      <Page key={route.page === 'server' ? route.token : route.page} route={route} />
+    </Layout>
+  );
+}
+
+createRoot(document.getElementById('root')!).render(
+  <StrictMode>
+    <Console />
+  </StrictMode>,
+);
