@@ -111,6 +111,9 @@ describe('the console in Chromium', () => {
     await screenshots('domain-invalid-host');
 
     await page.getByLabel('Host').fill(HOST);
+    // Corrected, the host no longer shows the error of the address it held.
+    await hostError.waitFor({ state: 'detached' });
+    expect(await page.getByLabel('Host').getAttribute('aria-invalid')).not.toBe('true');
     await page.getByLabel('Use SSL (https links)').uncheck();
     await page.getByText('It is highly recommended that you use SSL for these connections.').waitFor();
     await page.getByLabel('Excluded link domains').fill('example.org');

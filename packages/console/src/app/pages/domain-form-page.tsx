@@ -38,9 +38,15 @@ function DomainForm({ token, existing }: { token: string; existing?: TrackingDom
   const [busy, setBusy] = useState(false);
   const servers = useLoad(() => api.listServers(), 'servers');
   const serverName = servers.data?.find((server) => server.token === token)?.name ?? token;
+  // Focus only when a save brings errors back, not when editing a field clears its own.
   useEffect(() => {
     if (Object.keys(errors).length > 0) document.querySelector<HTMLElement>('[aria-invalid="true"], .banner-error')?.focus();
-  }, [errors]);
+  }, [busy]);
+  /** A field being corrected no longer shows the error of the value it had. */
+  const editing = (field: string, set: (value: string) => void) => (value: string) => {
+    set(value);
+    setErrors(({ [field]: _stale, ...rest }) => rest);
+  };
 
   const save = async (event: FormEvent) => {
     event.preventDefault();
@@ -81,7 +87,7 @@ function DomainForm({ token, existing }: { token: string; existing?: TrackingDom
             name="host"
             label="Host"
             value={host}
-            onChange={setHost}
+            onChange={editing('host', setHost)}
             error={errors.host}
             placeholder="click.example.com"
             autoFocus
@@ -104,7 +110,7 @@ function DomainForm({ token, existing }: { token: string; existing?: TrackingDom
           name="excludedDomains"
           label="Excluded link domains"
           value={excluded}
-          onChange={setExcluded}
+          onChange={editing('excludedDomains', setExcluded)}
           error={errors.excludedDomains}
           multiline
           mono
