@@ -1,7 +1,7 @@
 export { migrations } from './migrations';
 export { createDatabase, ensureDatabase, migrateToLatest, openDatabase, databaseName, redact, DatabaseSetupError } from './database';
 export type { DatabaseOptions } from './database';
-export type { Database, VerificationStatus, MessagesTable, OpensTable, ClicksTable, LinkStatsTable, HourlyStatsTable, LinkDailyStatsTable, MachineHourlyStatsTable } from './schema';
+export type { Database, VerificationStatus, MessagesTable, OpensTable, ClicksTable, LinkStatsTable, HourlyStatsTable, LinkDailyStatsTable, MachineDailyStatsTable } from './schema';
 export { EventPartitions, EVENT_TABLES, dayStart, partitionName } from './event-partitions';
 export type { EventPartition, EventTable } from './event-partitions';
 export { ServerRepository, ServerHasDomainsError, newServerToken } from './servers';
