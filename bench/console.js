@@ -56,12 +56,11 @@ const crypto = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
 const { performance } = require('node:perf_hooks');
-const { table, envInteger, BenchError, fail, watchChild, stopChild, runCleanups } = require('./support');
+const { table, envInteger, measurementsToRun, builtPackage, BenchError, fail, watchChild, stopChild, runCleanups } = require('./support');
 const intFromEnv = envInteger('bench:console');
 
 const ROOT = path.resolve(__dirname, '..');
 const ADMIN_MAIN = path.join(ROOT, 'apps', 'admin', 'dist', 'main.js');
-const PACKAGES = path.join(ROOT, 'packages');
 const DAY_MS = 86_400_000;
 const SERVER = 'bench-console';
 const RANGES = [1, 7, 30, 90];
@@ -353,29 +352,13 @@ async function main() {
   const seed = intFromEnv('BENCH_SEED', 1, 0);
   const keep = intFromEnv('BENCH_KEEP_DATABASE', 0, 0) > 0;
   const reused = process.env.BENCH_DATABASE || undefined;
-  const only = new Set(MEASUREMENTS);
-  if (process.env.BENCH_ONLY) {
-    const names = process.env.BENCH_ONLY.split(',').map((name) => name.trim()).filter(Boolean);
-    const unknown = names.filter((name) => !MEASUREMENTS.includes(name));
-    if (unknown.length || names.length === 0) {
-      console.error(`bench:console: BENCH_ONLY must be a comma list of ${MEASUREMENTS.join(', ')}, got ${JSON.stringify(process.env.BENCH_ONLY)}`);
-      process.exit(2);
-    }
-    only.clear();
-    for (const name of MEASUREMENTS) if (names.includes(name)) only.add(name);
-  }
+  const only = measurementsToRun('bench:console', MEASUREMENTS);
   if (reused !== undefined && !/^[a-z0-9_]+$/.test(reused)) {
     console.error(`bench:console: BENCH_DATABASE must be a database name (a-z, 0-9, _), got ${JSON.stringify(reused)}`);
     process.exit(2);
   }
 
-  const load = (name) => {
-    try {
-      return require(path.join(PACKAGES, name, 'dist'));
-    } catch (error) {
-      return fail(`cannot load packages/${name}/dist (${error.message.split('\n')[0]}); build first: npx tsc -b`);
-    }
-  };
+  const load = builtPackage;
   const { openDatabase, EventPartitions } = load('db');
   const { dropDatabase, freePort, TEST_POSTGRES_URL } = load('testing');
   if (!fs.existsSync(ADMIN_MAIN)) fail(`${path.relative(ROOT, ADMIN_MAIN)} is missing; build first: npx tsc -b`);
