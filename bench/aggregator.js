@@ -133,12 +133,11 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { performance } = require('node:perf_hooks');
-const { table, sleep, envInteger, BenchError, fail, watchChild, stopChild, runCleanups } = require('./support');
+const { table, sleep, envInteger, measurementsToRun, builtPackage, BenchError, fail, watchChild, stopChild, runCleanups } = require('./support');
 const intFromEnv = envInteger('bench:aggregator');
 
 const ROOT = path.resolve(__dirname, '..');
 const AGGREGATOR_MAIN = path.join(ROOT, 'apps', 'aggregator', 'dist', 'main.js');
-const PACKAGES = path.join(ROOT, 'packages');
 const LAG_TICK_MS = 10;
 const LAG_POLL_MS = 10;
 const NAIVE_CONCURRENCY = 16;
@@ -585,28 +584,10 @@ async function main() {
   const ceilingEventCount = intFromEnv('BENCH_CEILING_EVENTS', eventCount, 2);
   if (eventCount <= messageCount) fail(`BENCH_EVENTS (${eventCount}) must be more than BENCH_MESSAGES (${messageCount}): it counts the message events too`);
   const MEASUREMENTS = ['batched', 'naive', 'lag', 'ceiling'];
-  const runs = new Set(MEASUREMENTS);
-  {
-    const raw = process.env.BENCH_ONLY;
-    if (raw !== undefined && raw.trim() !== '') {
-      const names = raw.split(',').map((name) => name.trim().toLowerCase()).filter(Boolean);
-      if (names.length === 0 || names.some((name) => !MEASUREMENTS.includes(name))) {
-        console.error(`bench:aggregator: BENCH_ONLY must be a comma list of ${MEASUREMENTS.join(', ')}, got ${JSON.stringify(raw)}`);
-        process.exit(2);
-      }
-      runs.clear();
-      for (const name of MEASUREMENTS) if (names.includes(name)) runs.add(name);
-    }
-  }
+  const runs = measurementsToRun('bench:aggregator', MEASUREMENTS);
 
   // Clear failures first: a missing build.
-  const load = (name) => {
-    try {
-      return require(path.join(PACKAGES, name, 'dist'));
-    } catch (error) {
-      return fail(`cannot load packages/${name}/dist (${error.message.split('\n')[0]}); build first: npx tsc -b`);
-    }
-  };
+  const load = builtPackage;
   const { jobIdForEvent, parseTrackingEvent, TRACKING_EVENT_JOB_OPTIONS, QUEUE_NAMES } = load('contracts');
   const { openDatabase, EventPartitions } = load('db');
   const { classifyHit, classifyClick, clickTimingReason, findClickBursts } = load('classify');

@@ -15,6 +15,21 @@ function envInteger(bench) {
   };
 }
 
+/**
+ * BENCH_ONLY: the measurements to run, a comma list of `all`'s names (default all of them), in
+ * `all`'s order; anything else stops the benchmark with a clear message.
+ */
+function measurementsToRun(bench, all) {
+  const raw = process.env.BENCH_ONLY;
+  if (raw === undefined || raw.trim() === '') return new Set(all);
+  const names = raw.split(',').map((name) => name.trim().toLowerCase()).filter(Boolean);
+  if (names.length === 0 || names.some((name) => !all.includes(name))) {
+    console.error(`${bench}: BENCH_ONLY must be a comma list of ${all.join(', ')}, got ${JSON.stringify(raw)}`);
+    process.exit(2);
+  }
+  return new Set(all.filter((name) => names.includes(name)));
+}
+
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function median(values) {
@@ -34,6 +49,15 @@ class BenchError extends Error {}
 
 function fail(message) {
   throw new BenchError(message);
+}
+
+/** A workspace package's build (packages/<name>/dist); a missing build says how to make it. */
+function builtPackage(name) {
+  try {
+    return require(require('node:path').join(__dirname, '..', 'packages', name, 'dist'));
+  } catch (error) {
+    return fail(`cannot load packages/${name}/dist (${error.message.split('\n')[0]}); build first: npx tsc -b`);
+  }
 }
 
 const LOG_LEVELS = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' };
@@ -130,4 +154,4 @@ async function runCleanups(cleanups) {
   return problems;
 }
 
-module.exports = { envInteger, sleep, median, table, BenchError, fail, watchChild, stopChild, runCleanups };
+module.exports = { envInteger, measurementsToRun, builtPackage, sleep, median, table, BenchError, fail, watchChild, stopChild, runCleanups };

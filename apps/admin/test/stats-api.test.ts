@@ -60,6 +60,18 @@ describe('GET /servers/:token/stats/summary', () => {
     expect(here.body).toMatchObject({ trackingDomain: FIXTURE_DOMAIN, messages: 2 });
   });
 
+  test('a range inside a day: counts by the hours it touches, machine reasons by the whole day', async () => {
+    // 11:00-12:00 holds a person's click (11:00) and none of the machines' hits (09:06-10:02): no machine
+    // hit counted, but the day's reasons still given.
+    const res = await get(`/servers/${server}/stats/summary`, { from: '2026-11-20T11:00:00Z', to: '2026-11-20T12:00:00Z', audience: 'all' }).expect(200);
+    expect(res.body).toMatchObject({
+      messages: 0, opens: 0, clicks: 1,
+      machines: { opens: 0, clicks: 0, openReasons: [{ reason: 'apple-mpp', hits: 1 }, { reason: 'bot', hits: 1 }], clickReasons: [{ reason: 'non-get', hits: 1 }] },
+    });
+    const nextDay = await get(`/servers/${server}/stats/summary`, { from: '2026-11-21T00:00:00Z', to: '2026-11-21T06:00:00Z' }).expect(200);
+    expect(nextDay.body.machines).toMatchObject({ openReasons: [], clickReasons: [] });
+  });
+
   test('another server sees only its own numbers', async () => {
     const res = await get(`/servers/${other}/stats/summary`, DAY).expect(200);
     expect(res.body).toMatchObject({ messages: 1, opens: 1, clicks: 0, machines: { opens: 0 } });

@@ -11,8 +11,8 @@
  *   arrives late (or the first human click turns out to be a scanner's) the unique moves hours.
  * - Stored clicks are only ever reclassified from human to machine (more evidence never clears a
  *   burst or a timing reason), so their human counts only go down.
- * - The rollups `link_daily_stats` (clicks per URL and UTC day) and `machine_hourly_stats`
- *   (machine hits per reason and hour) are attributed exactly like `hourly_stats`: by the
+ * - The rollups `link_daily_stats` (clicks per URL and UTC day) and `machine_daily_stats`
+ *   (machine hits per reason and UTC day) are attributed exactly like `hourly_stats`: by the
  *   message's tracking domain and tag, from its arrival on; a reclassified click takes one
  *   off its link's human clicks and adds one under its new reason.
  */
@@ -126,12 +126,12 @@ export interface LinkDayDelta {
   humanClicks: number;
 }
 
-/** Machine opens or clicks for one reason, per server, tracking domain, tag and hour. */
-export interface MachineHourDelta {
+/** Machine opens or clicks for one reason, per server, tracking domain, tag and UTC day. */
+export interface MachineDayDelta {
   server: string;
   trackingDomain: string;
   tag: string;
-  hour: number;
+  day: number;
   kind: 'open' | 'click';
   reason: string;
   hits: number;
@@ -144,7 +144,7 @@ export interface BatchDeltas {
   links: LinkDelta[];
   hourly: HourlyDelta[];
   linkDays: LinkDayDelta[];
-  machineHours: MachineHourDelta[];
+  machineDays: MachineDayDelta[];
 }
 
 /** A reason-less machine hit (none is expected) still counts, under this name. */
@@ -252,24 +252,24 @@ class LinkDayTally {
   }
 }
 
-class MachineHourTally {
-  private readonly tally = new RowTally<MachineHourDelta>(
-    ([server, trackingDomain, tag, hour, kind, reason]) => ({
-      server: server as string, trackingDomain: trackingDomain as string, tag: tag as string, hour: hour as number,
-      kind: kind as MachineHourDelta['kind'], reason: reason as string, hits: 0,
+class MachineDayTally {
+  private readonly tally = new RowTally<MachineDayDelta>(
+    ([server, trackingDomain, tag, day, kind, reason]) => ({
+      server: server as string, trackingDomain: trackingDomain as string, tag: tag as string, day: day as number,
+      kind: kind as MachineDayDelta['kind'], reason: reason as string, hits: 0,
     }),
     (row) => row.hits === 0,
   );
 
   /** Counts the machines' hits among these (a reclassified click is one now: it arrives with machine true). */
-  add(message: MessageState, kind: MachineHourDelta['kind'], hits: readonly (OpenFact | ClickFact)[]): void {
+  add(message: MessageState, kind: MachineDayDelta['kind'], hits: readonly (OpenFact | ClickFact)[]): void {
     for (const hit of hits) {
       if (!hit.machine) continue;
-      this.tally.at([...attribution(message), hourOf(hit.at), kind, hit.machineReason ?? UNKNOWN_MACHINE_REASON]).hits += 1;
+      this.tally.at([...attribution(message), dayOf(hit.at), kind, hit.machineReason ?? UNKNOWN_MACHINE_REASON]).hits += 1;
     }
   }
 
-  sorted(): MachineHourDelta[] {
+  sorted(): MachineDayDelta[] {
     return this.tally.sorted();
   }
 }
@@ -304,7 +304,7 @@ export function computeBatchDeltas(facts: BatchFacts): BatchDeltas {
   const backlogClicks = groupByToken(facts.backlogClicks);
   const tally = new HourlyTally();
   const linkDays = new LinkDayTally();
-  const machineHours = new MachineHourTally();
+  const machineDays = new MachineDayTally();
   const messages: MessageState[] = [];
 
   for (const before of facts.states.values()) {
@@ -367,8 +367,8 @@ export function computeBatchDeltas(facts: BatchFacts): BatchDeltas {
       const allOpens = [...(backlogOpens.get(token) ?? []), ...opens];
       const allClicks = [...(backlogClicks.get(token) ?? []), ...clicks];
       linkDays.addClicks(after, allClicks);
-      machineHours.add(after, 'open', allOpens);
-      machineHours.add(after, 'click', allClicks);
+      machineDays.add(after, 'open', allOpens);
+      machineDays.add(after, 'click', allClicks);
     } else if (before.known) {
       countOpens(tally, after, opens);
       countClicks(tally, after, clicks);
@@ -379,8 +379,8 @@ export function computeBatchDeltas(facts: BatchFacts): BatchDeltas {
       tally.moveUnique(after, before.firstHumanClickedAt, after.firstHumanClickedAt, 'humanUniqueClicks');
       linkDays.addClicks(after, clicks);
       linkDays.demote(after, demoted);
-      machineHours.add(after, 'open', opens);
-      machineHours.add(after, 'click', [...clicks, ...demoted]);
+      machineDays.add(after, 'open', opens);
+      machineDays.add(after, 'click', [...clicks, ...demoted]);
     }
   }
 
@@ -389,7 +389,7 @@ export function computeBatchDeltas(facts: BatchFacts): BatchDeltas {
     links: linkDeltas(facts.newClicks, facts.reclassified),
     hourly: tally.sorted(),
     linkDays: linkDays.sorted(),
-    machineHours: machineHours.sorted(),
+    machineDays: machineDays.sorted(),
   };
 }
 

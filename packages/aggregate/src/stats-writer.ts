@@ -233,7 +233,7 @@ export class StatsWriter {
     await this.upsertLinkStats(trx, deltas.links);
     await this.upsertHourlyStats(trx, deltas.hourly);
     await this.upsertLinkDailyStats(trx, deltas.linkDays);
-    await this.upsertMachineHourlyStats(trx, deltas.machineHours);
+    await this.upsertMachineDailyStats(trx, deltas.machineDays);
 
     const byType: WriteSummary['byType'] = {
       message: { events: messageEvents.length, stored: arrivals.size, duplicates: messageEvents.length - arrivals.size, storedAt: [...arrivals.values()].map((arrival) => arrival.sentAt) },
@@ -460,12 +460,12 @@ export class StatsWriter {
         human_unique_clicks = hourly_stats.human_unique_clicks + excluded.human_unique_clicks`.execute(trx);
   }
 
-  /** Keyed by the URL's md5: a URL may be 8,000 characters, too long for a btree key. */
+  /** Keyed by the URL's md5 (as a uuid): a URL may be 8,000 characters, too long for a btree key. */
   private async upsertLinkDailyStats(trx: Transaction<Database>, rows: ReturnType<typeof computeBatchDeltas>['linkDays']): Promise<void> {
     if (rows.length === 0) return;
     await sql`
       insert into link_daily_stats (server, tracking_domain, tag, day, url_md5, url, clicks, human_clicks)
-      select server, tracking_domain, tag, day, md5(url), url, clicks, human_clicks
+      select server, tracking_domain, tag, day, md5(url)::uuid, url, clicks, human_clicks
       from unnest(
         ${rows.map((r) => r.server)}::text[], ${rows.map((r) => r.trackingDomain)}::text[], ${rows.map((r) => r.tag)}::text[],
         ${rows.map((r) => iso(r.day))}::timestamptz[], ${rows.map((r) => r.url)}::text[],
@@ -476,16 +476,16 @@ export class StatsWriter {
         human_clicks = link_daily_stats.human_clicks + excluded.human_clicks`.execute(trx);
   }
 
-  private async upsertMachineHourlyStats(trx: Transaction<Database>, rows: ReturnType<typeof computeBatchDeltas>['machineHours']): Promise<void> {
+  private async upsertMachineDailyStats(trx: Transaction<Database>, rows: ReturnType<typeof computeBatchDeltas>['machineDays']): Promise<void> {
     if (rows.length === 0) return;
     await sql`
-      insert into machine_hourly_stats (server, tracking_domain, tag, hour, kind, reason, hits)
+      insert into machine_daily_stats (server, tracking_domain, tag, day, kind, reason, hits)
       select * from unnest(
         ${rows.map((r) => r.server)}::text[], ${rows.map((r) => r.trackingDomain)}::text[], ${rows.map((r) => r.tag)}::text[],
-        ${rows.map((r) => iso(r.hour))}::timestamptz[], ${rows.map((r) => r.kind)}::text[], ${rows.map((r) => r.reason)}::text[],
+        ${rows.map((r) => iso(r.day))}::timestamptz[], ${rows.map((r) => r.kind)}::text[], ${rows.map((r) => r.reason)}::text[],
         ${rows.map((r) => r.hits)}::bigint[])
-      on conflict (server, tracking_domain, tag, hour, kind, reason) do update set
-        hits = machine_hourly_stats.hits + excluded.hits`.execute(trx);
+      on conflict (server, tracking_domain, tag, day, kind, reason) do update set
+        hits = machine_daily_stats.hits + excluded.hits`.execute(trx);
   }
 }
 

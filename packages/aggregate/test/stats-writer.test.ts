@@ -301,10 +301,10 @@ async function linkDays() {
   return rows.map((row) => `${row.tag} ${row.tracking_domain} +${(row.day.getTime() - Date.UTC(2026, 10, 20)) / (24 * HOUR)}d ${linkIndex(row.url)} ${row.clicks}/${row.human_clicks}`);
 }
 
-/** machine_hourly_stats as `tag domain +Nh kind reason hits` lines, zero rows left out. */
-async function machineHours() {
-  const rows = await temp.db.selectFrom('machine_hourly_stats').selectAll().where('hits', '!=', '0').orderBy('tag').orderBy('tracking_domain').orderBy('hour').orderBy('kind').orderBy('reason').execute();
-  return rows.map((row) => `${row.tag} ${row.tracking_domain} +${(row.hour.getTime() - T0) / HOUR}h ${row.kind} ${row.reason} ${row.hits}`);
+/** machine_daily_stats as `tag domain +Nd kind reason hits` lines, zero rows left out. */
+async function machineDays() {
+  const rows = await temp.db.selectFrom('machine_daily_stats').selectAll().where('hits', '!=', '0').orderBy('tag').orderBy('tracking_domain').orderBy('day').orderBy('kind').orderBy('reason').execute();
+  return rows.map((row) => `${row.tag} ${row.tracking_domain} +${(row.day.getTime() - Date.UTC(2026, 10, 20)) / (24 * HOUR)}d ${row.kind} ${row.reason} ${row.hits}`);
 }
 
 describe('StatsWriter: the rollups by URL and by machine reason', () => {
@@ -324,7 +324,7 @@ describe('StatsWriter: the rollups by URL and by machine reason', () => {
       `promo ${FIXTURE_DOMAIN} +0d 0 2/2`,
       `promo ${FIXTURE_DOMAIN} +0d 1 1/1`,
     ]);
-    expect(await machineHours()).toEqual([`promo ${FIXTURE_DOMAIN} +0h open apple-mpp 1`, `promo ${FIXTURE_DOMAIN} +1h open bot 1`]);
+    expect(await machineDays()).toEqual([`promo ${FIXTURE_DOMAIN} +0d open apple-mpp 1`, `promo ${FIXTURE_DOMAIN} +0d open bot 1`]);
 
     // The third link completes the burst: a's two stored clicks become machines' too.
     const summary = await writer.write([
@@ -339,17 +339,28 @@ describe('StatsWriter: the rollups by URL and by machine reason', () => {
       `promo ${FIXTURE_DOMAIN} +0d 2 1/0`,
       `promo ${FIXTURE_DOMAIN} +1d 1 1/1`,
     ]);
-    expect(await machineHours()).toEqual([
-      `promo ${FIXTURE_DOMAIN} +0h click burst 3`,
-      `promo ${FIXTURE_DOMAIN} +0h open apple-mpp 1`,
-      `promo ${FIXTURE_DOMAIN} +1h open bot 1`,
-      `promo ${FIXTURE_DOMAIN} +2h click non-get 1`,
+    expect(await machineDays()).toEqual([
+      `promo ${FIXTURE_DOMAIN} +0d click burst 3`,
+      `promo ${FIXTURE_DOMAIN} +0d click non-get 1`,
+      `promo ${FIXTURE_DOMAIN} +0d open apple-mpp 1`,
+      `promo ${FIXTURE_DOMAIN} +0d open bot 1`,
     ]);
     // The same events as hourly_stats: every machine hit under one reason, every click under its URL.
     const counted = await totals();
     expect(counted.opens - counted.human_opens).toBe(2);
     expect(counted.clicks - counted.human_clicks).toBe(4);
     expect(counted).toMatchObject({ clicks: 6, human_clicks: 2 });
+  });
+
+  test('machine hits of one reason add up per UTC day, whatever their hour, in the batch and across batches', async () => {
+    const f = fixtureToken('rf');
+    const g = fixtureToken('rg');
+    await writer.write([message(f, { at: T0, tag: 'daily' }), message(g, { at: T0, tag: 'daily' })]);
+    const mpp = { userAgent: 'Mozilla/5.0' };
+    // 09:05, 11:00 and 23:59 on day 0 (two messages, one batch), 00:00 and 08:00 on day 1.
+    await writer.write([open(f, { at: T0 + 5 * 60_000, ...mpp }), open(g, { at: T0 + 2 * HOUR, ...mpp }), open(f, { at: T0 + 15 * HOUR - 60_000, ...mpp })]);
+    await writer.write([open(g, { at: T0 + 15 * HOUR, ...mpp }), open(f, { at: T0 + 23 * HOUR, ...mpp }), open(g, { at: T0 + 3 * HOUR, ...mpp })]);
+    expect(await machineDays()).toEqual([`daily ${FIXTURE_DOMAIN} +0d open apple-mpp 4`, `daily ${FIXTURE_DOMAIN} +1d open apple-mpp 2`]);
   });
 
   test('hits before their message enter the rollups with its tag and tracking domain when it arrives, judged again', async () => {
@@ -361,14 +372,14 @@ describe('StatsWriter: the rollups by URL and by machine reason', () => {
       open(c, { at: T0 + 2 * 60_000, userAgent: 'Mozilla/5.0' }),
     ]);
     expect(await linkDays()).toEqual([]);
-    expect(await machineHours()).toEqual([]);
+    expect(await machineDays()).toEqual([]);
 
     await writer.write([message(c, { at: T0, tag: 'late', trackingDomain: 'click.late.example' })]);
     expect(await linkDays()).toEqual(['late click.late.example +0d 0 1/0', 'late click.late.example +0d 1 2/1']);
-    expect(await machineHours()).toEqual([
-      'late click.late.example +0h click early-click 1',
-      'late click.late.example +0h click non-get 1',
-      'late click.late.example +0h open apple-mpp 1',
+    expect(await machineDays()).toEqual([
+      'late click.late.example +0d click early-click 1',
+      'late click.late.example +0d click non-get 1',
+      'late click.late.example +0d open apple-mpp 1',
     ]);
 
     // Redelivered, and a click after the arrival: counted once, as it comes.
@@ -385,13 +396,13 @@ describe('StatsWriter: the rollups by URL and by machine reason', () => {
       open(d, { at: T0 + 60_000, userAgent: 'Mozilla/5.0' }), open(e, { at: T0 + HOUR, userAgent: '' }),
       click(fixtureToken('never-sent'), 1, { at: T0 + HOUR }), // its message never arrived: in neither rollup
     ]);
-    const written = { links: await linkDays(), machines: await machineHours() };
+    const written = { links: await linkDays(), machines: await machineDays() };
     expect(written.links).toEqual([` ${FIXTURE_DOMAIN} +0d 0 2/1`, `promo ${FIXTURE_DOMAIN} +0d 0 1/1`]);
     expect(written.machines).toHaveLength(3);
 
     const statsRollups = migrations['0005-stats-rollups'];
     await statsRollups.down!(temp.db as Kysely<unknown>);
     await statsRollups.up(temp.db as Kysely<unknown>);
-    expect({ links: await linkDays(), machines: await machineHours() }).toEqual(written);
+    expect({ links: await linkDays(), machines: await machineDays() }).toEqual(written);
   });
 });

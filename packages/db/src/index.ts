@@ -3,7 +3,7 @@ export { createDatabase, ensureDatabase, migrateToLatest, openDatabase, database
 export type { DatabaseOptions } from './database';
 export { ConsoleSessionRepository } from './console-sessions';
 export type { SessionLimits } from './console-sessions';
-export type { Database, ConsoleSessionsTable, VerificationStatus, MessagesTable, OpensTable, ClicksTable, LinkStatsTable, HourlyStatsTable, LinkDailyStatsTable, MachineHourlyStatsTable } from './schema';
+export type { Database, ConsoleSessionsTable, VerificationStatus, MessagesTable, OpensTable, ClicksTable, LinkStatsTable, HourlyStatsTable, LinkDailyStatsTable, MachineDailyStatsTable } from './schema';
 export { EventPartitions, EVENT_TABLES, dayStart, partitionName } from './event-partitions';
 export type { EventPartition, EventTable } from './event-partitions';
 export { ServerRepository, ServerHasDomainsError, newServerToken } from './servers';

@@ -114,7 +114,7 @@ export interface HourlyStatsTable {
   human_unique_clicks: Count;
 }
 
-/** Clicks per URL across messages and UTC day (`url_md5` keys the URL). */
+/** Clicks per URL across messages and UTC day (`url_md5`, md5 of the URL as a uuid, keys the URL). */
 export interface LinkDailyStatsTable {
   server: string;
   tracking_domain: string;
@@ -126,12 +126,12 @@ export interface LinkDailyStatsTable {
   human_clicks: Count;
 }
 
-/** Machine opens (`kind` open) and clicks per `machine_reason` and hour. */
-export interface MachineHourlyStatsTable {
+/** Machine opens (`kind` open) and clicks per `machine_reason` and UTC day. */
+export interface MachineDailyStatsTable {
   server: string;
   tracking_domain: string;
   tag: string;
-  hour: Date;
+  day: Date;
   kind: 'open' | 'click';
   reason: string;
   hits: Count;
@@ -153,7 +153,7 @@ export interface Database {
   link_stats: LinkStatsTable;
   hourly_stats: HourlyStatsTable;
   link_daily_stats: LinkDailyStatsTable;
-  machine_hourly_stats: MachineHourlyStatsTable;
+  machine_daily_stats: MachineDailyStatsTable;
   api_keys: ApiKeysTable;
   console_sessions: ConsoleSessionsTable;
 }

@@ -4,11 +4,11 @@ import type { Database } from './schema';
 /*
  * Every read of the numbers (the stats API, `mailbeacon stats`, the console) goes through here.
  * Nothing scans the raw events for a range: counts come from the hourly rollups the aggregator
- * keeps (hourly_stats, machine_hourly_stats) and top links from link_daily_stats; only a
- * single message's timeline reads raw rows, by its token.
+ * keeps (hourly_stats), the machines' reasons from machine_daily_stats and top links from
+ * link_daily_stats; only a single message's timeline reads raw rows, by its token.
  *
- * Times are UTC. A range [from, to) covers the hours it touches (the links: the days), since
- * the rollups keep nothing finer.
+ * Times are UTC. A range [from, to) covers the hours it touches (the machines' reasons and the
+ * links: the days), since the rollups keep nothing finer.
  */
 
 /** `people`: machines (scanners, prefetchers, Apple MPP…) left out — the default; `all`: everything. */
@@ -56,7 +56,10 @@ export interface MachineShare {
   /** Their share of all opens (clicks); null when there were none. */
   openShare: number | null;
   clickShare: number | null;
-  /** Why, most frequent first. */
+  /**
+   * Why, most frequent first. Counted per UTC day: for a range that starts or ends inside a day,
+   * over the whole days it touches (so they may add up to more than `opens`/`clicks`).
+   */
   openReasons: MachineReasonCount[];
   clickReasons: MachineReasonCount[];
 }
@@ -169,7 +172,7 @@ export class StatsReader {
                coalesce(sum(opens), 0)::float8 as "allOpens", coalesce(sum(clicks), 0)::float8 as "allClicks"
         from hourly_stats where ${where}`.execute(this.db),
       sql<{ kind: 'open' | 'click'; reason: string; hits: number }>`
-        select kind, reason, sum(hits)::float8 as hits from machine_hourly_stats where ${where}
+        select kind, reason, sum(hits)::float8 as hits from machine_daily_stats where ${this.where(scope, 'day')}
         group by kind, reason having sum(hits) <> 0 order by kind, hits desc, reason`.execute(this.db),
     ]);
     const { machineOpens, machineClicks, allOpens, allClicks, ...counts } = counted.rows[0];
