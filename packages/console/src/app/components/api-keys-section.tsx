@@ -69,10 +69,16 @@ export function ApiKeysSection({ token }: { token: string }) {
                 {keys.data.map((key) => (
                   <tr key={key.id} aria-label={`API key ${key.prefix}`} className={key.revokedAt ? 'row-revoked' : undefined}>
                     <th scope="row">{key.name ?? <span className="muted">unnamed</span>}</th>
-                    <td className="mono">{key.prefix}…</td>
-                    <td className="num">{formatTime(key.createdAt)}</td>
-                    <td className="num">{key.lastUsedAt ? formatTime(key.lastUsedAt) : <span className="muted">never</span>}</td>
-                    <td>{key.revokedAt ? <span className="badge badge-unchecked">Revoked {formatTime(key.revokedAt)}</span> : <span className="badge badge-ok">Active</span>}</td>
+                    <td className="mono nowrap" data-label="Key">
+                      {key.prefix}…
+                    </td>
+                    <td className="nowrap" data-label="Created">
+                      {formatTime(key.createdAt)}
+                    </td>
+                    <td className="nowrap" data-label="Last used">
+                      {key.lastUsedAt ? formatTime(key.lastUsedAt) : <span className="muted">never</span>}
+                    </td>
+                    <td data-label="Status">{key.revokedAt ? <span className="badge badge-unchecked">Revoked {formatTime(key.revokedAt)}</span> : <span className="badge badge-ok">Active</span>}</td>
                     <td className="cell-actions">
                       {!key.revokedAt && (
                         <button type="button" className="button button-danger-quiet button-small" onClick={() => setRevoking(key)}>

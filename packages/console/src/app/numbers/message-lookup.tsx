@@ -36,7 +36,7 @@ export function MessageLookup({ token, message, onLookup }: MessageLookupProps) 
         <label htmlFor="lookup-input" className="visually-hidden">
           Message id or token
         </label>
-        <input id="lookup-input" className="mono" type="search" value={text} onChange={(event) => setText(event.target.value)} placeholder="<id@your-platform> or the message token" spellCheck={false} autoComplete="off" />
+        <input id="lookup-input" className="mono" type="search" value={text} onChange={(event) => setText(event.target.value)} placeholder="Message id or token" spellCheck={false} autoComplete="off" />
         <button type="submit" className="button" disabled={!text.trim()}>
           Look up
         </button>

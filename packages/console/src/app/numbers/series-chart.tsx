@@ -13,20 +13,30 @@ const LINES = [
 
 const HEIGHT = 240;
 
+const hourTick = new Intl.DateTimeFormat('en-GB', { timeZone: 'UTC', hour: '2-digit', minute: '2-digit' });
+const dayTick = new Intl.DateTimeFormat('en-GB', { timeZone: 'UTC', day: 'numeric', month: 'short' });
+
+/** 24-hour UTC times, with the day at midnight (a range of hours may span several days). */
+const timeTicks = (ticks: number[]) =>
+  ticks.map((seconds) => {
+    const date = new Date(seconds * 1000);
+    return date.getUTCHours() === 0 && date.getUTCMinutes() === 0 ? dayTick.format(date) : hourTick.format(date);
+  });
+
 function optionsFor(series: StatsSeries, width: number): uPlot.Options {
   return {
     width,
     height: HEIGHT,
     tzDate: (seconds) => uPlot.tzDate(new Date(seconds * 1000), 'Etc/UTC'),
     cursor: { drag: { x: false, y: false } },
-    legend: { live: true },
+    legend: { live: false },
     scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1, max)] } },
     axes: [
-      { stroke: '#5b6475', grid: { stroke: '#eef0f4' }, ticks: { stroke: '#e3e6ec' } },
+      { stroke: '#5b6475', grid: { stroke: '#eef0f4' }, ticks: { stroke: '#e3e6ec' }, values: (_u, ticks) => timeTicks(ticks) },
       { stroke: '#5b6475', grid: { stroke: '#eef0f4' }, ticks: { stroke: '#e3e6ec' }, values: (_u, ticks) => ticks.map((tick) => (Number.isInteger(tick) ? tick.toLocaleString('en-US') : '')) },
     ],
     series: [
-      { label: series.by === 'hour' ? 'Hour (UTC)' : 'Day (UTC)', value: series.by === 'hour' ? '{D} {MMM} {HH}:00' : '{D} {MMM} {YYYY}' },
+      {},
       ...LINES.map((line) => ({ label: line.label, stroke: line.stroke, width: 2, points: { show: series.points.length < 60 } })),
     ],
   };

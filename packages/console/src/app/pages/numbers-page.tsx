@@ -82,7 +82,7 @@ export function ServerNumbersPage({ token, params }: { token: string; params: UR
           {shown && (
             <>
               {' '}
-              · {formatUtcDate(shown.summary.from)} – {formatUtcDate(new Date(Date.parse(shown.summary.to) - 1).toISOString())} (UTC)
+              · {rangeLabel(shown.summary.from, shown.summary.to)}
             </>
           )}
         </p>
@@ -106,6 +106,13 @@ export function ServerNumbersPage({ token, params }: { token: string; params: UR
       <MessageLookup key={view.message} token={token} message={view.message} onLookup={(message) => show({ message })} />
     </>
   );
+}
+
+/** The range's days (UTC), its end being exclusive: "2 Dec 2026", or "26 Nov 2026 – 2 Dec 2026". */
+function rangeLabel(from: string, to: string): string {
+  const first = formatUtcDate(from);
+  const last = formatUtcDate(new Date(Date.parse(to) - 1).toISOString());
+  return `${first === last ? first : `${first} – ${last}`} (UTC)`;
 }
 
 const isEmpty = (summary: StatsSummary) => summary.messages === 0 && summary.machines.opens + summary.opens === 0 && summary.machines.clicks + summary.clicks === 0;
@@ -278,10 +285,8 @@ function Dashboard({ numbers, audience }: { numbers: Numbers; audience: 'people'
 
 function Machines({ summary, audience }: { summary: StatsSummary; audience: 'people' | 'all' }) {
   const { machines } = summary;
-  const rows = (kind: 'opens' | 'clicks', reasons: typeof machines.openReasons, total: number) =>
-    reasons.length === 0 ? (
-      <p className="muted">No machine {kind}.</p>
-    ) : (
+  const rows = (reasons: typeof machines.openReasons, total: number) =>
+    reasons.length === 0 ? null : (
       <ul className="reasons">
         {reasons.map((row) => (
           <li key={row.reason}>
@@ -302,16 +307,12 @@ function Machines({ summary, audience }: { summary: StatsSummary; audience: 'peo
       </div>
       <div className="two-columns two-columns-tight">
         <div aria-label="Machine opens" role="group">
-          <p className="machine-share">
-            <span className="num">{formatCount(machines.opens)}</span> opens · <span className="num">{formatRate(machines.openShare)}</span> of all opens
-          </p>
-          {rows('opens', machines.openReasons, machines.opens)}
+          <p className="machine-share">{machines.opens === 0 ? 'No machine opens.' : <><span className="num">{formatCount(machines.opens)}</span> {machines.opens === 1 ? 'open' : 'opens'} · <span className="num">{formatRate(machines.openShare)}</span> of all opens</>}</p>
+          {rows(machines.openReasons, machines.opens)}
         </div>
         <div aria-label="Machine clicks" role="group">
-          <p className="machine-share">
-            <span className="num">{formatCount(machines.clicks)}</span> clicks · <span className="num">{formatRate(machines.clickShare)}</span> of all clicks
-          </p>
-          {rows('clicks', machines.clickReasons, machines.clicks)}
+          <p className="machine-share">{machines.clicks === 0 ? 'No machine clicks.' : <><span className="num">{formatCount(machines.clicks)}</span> {machines.clicks === 1 ? 'click' : 'clicks'} · <span className="num">{formatRate(machines.clickShare)}</span> of all clicks</>}</p>
+          {rows(machines.clickReasons, machines.clicks)}
         </div>
       </div>
     </section>
