@@ -1,15 +1,13 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { existsSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { MailbeaconClient, type ReadyConsumer, type ReadyMessage } from '@mailbeacon/client';
 import { ServerRepository, TrackingDomainRepository } from '@mailbeacon/db';
-import { temporaryDatabase, TEST_REDIS_URL, uniquePrefix, type TemporaryDatabase } from '@mailbeacon/testing';
-import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
-import { REPO_ROOT } from '../src/config';
+import { BROWSER_AGENT, CONSOLE_VIEWPORTS, consoleScreenshots, launchChromium, logInToConsole, temporaryDatabase, TEST_REDIS_URL, uniquePrefix, type TemporaryDatabase } from '@mailbeacon/testing';
+import type { Browser, Locator, Page } from 'playwright-core';
 import { htmlMessage, trackedLinksIn } from '../src/demo';
 import type { RunningPipeline } from '../src/pipeline';
-import { startTestPipeline } from './test-pipeline';
+import { startTestPipeline, untilPipeline } from './test-pipeline';
 
 /*
  * The console's numbers in a real Chromium, fed by the real pipeline: the rewriter, tracker,
@@ -20,17 +18,14 @@ import { startTestPipeline } from './test-pipeline';
  * Screenshots at laptop and phone sizes go to .artifacts/console/ (git-ignored).
  */
 
-const CHROMIUM = '/usr/bin/chromium';
 const ADMIN_TOKEN = 'console-numbers-admin-token-0123';
 const TRACKING_DOMAIN = 'click.numbers.test';
 const MESSAGE_ID = '<numbers-1@numbers.test>';
 const TAG = 'spring-sale';
 const CLICKED_URL = 'https://shop.numbers.test/collections/spring-2026/linen-shirts-and-summer-trousers?utm_source=newsletter&utm_medium=email&utm_campaign=spring-sale';
 const OTHER_URL = 'https://numbers.test/unsubscribe';
-const PERSON_AGENT = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36';
+const PERSON_AGENT = BROWSER_AGENT;
 const BOT_AGENT = 'curl/8.5.0';
-const ARTIFACTS = path.join(REPO_ROOT, '.artifacts/console');
-const VIEWPORTS = { laptop: { width: 1280, height: 800 }, phone: { width: 390, height: 844 } };
 const TIMEOUT_MS = 180_000;
 
 const HTML = `<!doctype html><html><body><h1>Spring sale</h1>
@@ -53,16 +48,7 @@ describe('the numbers in the console, after a send → open → click through th
   let ready: ReadyMessage;
   let pixel: string;
 
-  /** Polls until `attempt` gives a value (the aggregator's tables are the event awaited); names what and shows the pipeline's last lines. */
-  async function until<T>(what: string, attempt: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const value = await attempt();
-      if (value !== undefined) return value;
-      if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}; the pipeline's last lines:\n${log.slice(-30).join('\n')}`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
+  const until = <T>(what: string, attempt: () => Promise<T | undefined>) => untilPipeline(what, log, attempt);
 
   /** A hit on the tracker as the tracking host's proxy passes it on. */
   const hit = (trackingUrl: string, userAgent: string) =>
@@ -70,21 +56,11 @@ describe('the numbers in the console, after a send → open → click through th
 
   const messageRow = () => temp.db.selectFrom('messages').select(['opens', 'clicks']).where('token', '=', ready.messageToken).executeTakeFirst();
 
-  async function screenshots(name: string): Promise<void> {
-    await page.evaluate(() => window.scrollTo(0, 0)); // else the sticky top bar lands mid-page in a full-page shot
-    for (const [size, viewport] of Object.entries(VIEWPORTS)) {
-      await page.setViewportSize(viewport);
-      await page.screenshot({ path: path.join(ARTIFACTS, `${name}-${size}.png`), fullPage: true });
-    }
-    await page.setViewportSize(VIEWPORTS.laptop);
-  }
-
+  const screenshots = (name: string) => consoleScreenshots(page, name);
   const kpi = (label: string): Locator => page.getByRole('group', { name: label, exact: true }).locator('.kpi-value');
   const numbersUrl = (query = '') => `${adminUrl}/console/#/servers/${server}/numbers${query}`;
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: this test drives a real Chromium (apt-get install chromium)`);
-    mkdirSync(ARTIFACTS, { recursive: true });
     temp = await temporaryDatabase();
     redis = uniquePrefix();
     dir = mkdtempSync(path.join(tmpdir(), 'mailbeacon-console-numbers-'));
@@ -101,11 +77,8 @@ describe('the numbers in the console, after a send → open → click through th
     log = started.log;
     trackerUrl = `http://127.0.0.1:${started.trackerPort}`;
     adminUrl = `http://127.0.0.1:${started.adminPort}`;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
-    page = await (await browser.newContext({ viewport: VIEWPORTS.laptop })).newPage();
+    browser = await launchChromium();
+    page = await (await browser.newContext({ viewport: CONSOLE_VIEWPORTS.laptop })).newPage();
   }, TIMEOUT_MS);
 
   afterAll(async () => {
@@ -152,10 +125,7 @@ describe('the numbers in the console, after a send → open → click through th
   test(
     'log in; the numbers page shows exactly those numbers, the chart, the tag and the clicked URL first; first render measured',
     async () => {
-      await page.goto(`${adminUrl}/console/`);
-      await page.getByLabel('Admin token').fill(ADMIN_TOKEN);
-      await page.getByRole('button', { name: 'Log in' }).click();
-      await page.getByRole('heading', { name: 'Servers' }).waitFor();
+      await logInToConsole(page, `${adminUrl}/console/`, ADMIN_TOKEN);
 
       // From the top bar: Numbers → the server.
       await page.getByRole('navigation', { name: 'Sections' }).getByRole('link', { name: 'Numbers' }).click();

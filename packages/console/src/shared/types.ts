@@ -54,81 +54,22 @@ export interface ApiKey {
   key?: string;
 }
 
-export type StatsAudience = 'people' | 'all';
+/*
+ * The numbers' answers are the stats reader's types (packages/db, "The numbers" in
+ * apps/admin/README.md) as JSON: dates become ISO strings. Type-only: nothing of the
+ * database package reaches the browser, and a change of shape there fails this build.
+ */
+import type * as Stats from '@mailbeacon/db';
 
-/** What every stats answer starts with. */
-export interface StatsScope {
-  server: string;
-  from: string;
-  to: string;
-  audience: StatsAudience;
-  tag?: string;
-  trackingDomain?: string;
-}
+/** A value as JSON.parse gives it back: Date → string. */
+type Json<T> = T extends Date ? string : T extends Array<infer Item> ? Array<Json<Item>> : T extends object ? { [K in keyof T]: Json<T[K]> } : T;
 
-export interface StatsCounts {
-  messages: number;
-  opens: number;
-  uniqueOpens: number;
-  clicks: number;
-  uniqueClicks: number;
-}
+export type StatsAudience = Stats.StatsAudience;
+type StatsScope = Json<Stats.StatsScope>;
 
-export interface StatsRates {
-  openRate: number | null;
-  clickRate: number | null;
-  clickToOpenRate: number | null;
-}
-
-export interface MachineReasonCount {
-  reason: string;
-  hits: number;
-}
-
-export type StatsSummary = StatsScope &
-  StatsCounts &
-  StatsRates & {
-    machines: { opens: number; clicks: number; openShare: number | null; clickShare: number | null; openReasons: MachineReasonCount[]; clickReasons: MachineReasonCount[] };
-  };
-
-export interface StatsSeries extends StatsScope {
-  by: 'hour' | 'day';
-  points: Array<StatsCounts & { at: string }>;
-}
-
-export interface StatsTags extends StatsScope {
-  tags: Array<StatsCounts & StatsRates & { tag: string | null }>;
-}
-
-export interface StatsLinks extends StatsScope {
-  limit: number;
-  links: Array<{ url: string; clicks: number; allClicks: number }>;
-}
-
-interface HitDetails {
-  at: string;
-  ip: string | null;
-  userAgent: string | null;
-  method: string;
-  machine: boolean;
-  machineReason: string | null;
-}
-
-export type TimelineEntry = { type: 'sent'; at: string } | (HitDetails & { type: 'open'; proxy: string | null }) | (HitDetails & { type: 'click'; linkIndex: number; url: string });
-
-export interface MessageTimeline {
-  token: string;
-  server: string;
-  platformMessageId: string | null;
-  recipient: string | null;
-  tag: string | null;
-  trackingDomain: string | null;
-  linkCount: number | null;
-  pixel: boolean | null;
-  sentAt: string | null;
-  opens: number;
-  humanOpens: number;
-  clicks: number;
-  humanClicks: number;
-  timeline: TimelineEntry[];
-}
+export type StatsSummary = StatsScope & Json<Stats.StatsSummary>;
+export type StatsSeries = StatsScope & { by: Stats.StatsBucket; points: Array<Json<Stats.SeriesPoint>> };
+export type StatsTags = StatsScope & { tags: Array<Json<Stats.TagStats>> };
+export type StatsLinks = StatsScope & { limit: number; links: Array<Json<Stats.LinkStats>> };
+export type TimelineEntry = Json<Stats.TimelineEntry>;
+export type MessageTimeline = Json<Stats.MessageTimeline>;

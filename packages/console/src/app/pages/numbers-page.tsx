@@ -2,6 +2,7 @@ import { useEffect, useId, useState } from 'react';
 import { ErrorBanner } from '../../shared/form-controls';
 import type { StatsLinks, StatsSeries, StatsSummary, StatsTags } from '../../shared/types';
 import { api } from '../api';
+import { ServerRows } from '../components/server-rows';
 import { formatCount, formatRate, formatUtcDate, readableUrl, reasonLabel } from '../numbers/format';
 import { MessageLookup } from '../numbers/message-lookup';
 import { paramsOf, RANGE_LABELS, statsQueryOf, utcDay, viewOf, type NumbersView, type RangeChoice } from '../numbers/numbers-view';
@@ -27,19 +28,7 @@ export function NumbersPage() {
               No servers yet: add one under <a href={href.servers()}>Servers</a>.
             </p>
           ) : (
-            <ul className="rows">
-              {servers.data.map((server) => (
-                <li key={server.token}>
-                  <a className="row-link row-link-simple" href={href.serverNumbers(server.token)}>
-                    <span className="row-title">{server.name}</span>
-                    <span className="row-meta mono">{server.token}</span>
-                    <span className="chevron" aria-hidden="true">
-                      ›
-                    </span>
-                  </a>
-                </li>
-              ))}
-            </ul>
+            <ServerRows servers={servers.data} to={(server) => href.serverNumbers(server.token)} />
           )}
         </section>
       )}
