@@ -232,6 +232,29 @@ describe('the numbers in the console, after a send → open → click through th
       await screenshots('numbers-empty');
       await page.getByRole('button', { name: 'Show 30 days' }).click();
       await kpi('Messages sent').filter({ hasText: /^1$/ }).waitFor();
+
+      // The filters go into the URL too; a tag without mail is an empty range as well.
+      await page.getByLabel('Tag', { exact: true }).selectOption(TAG);
+      await page.waitForURL((url) => url.hash === `#/servers/${server}/numbers?range=30d&tag=${TAG}`);
+      await page.getByLabel('Tracking domain', { exact: true }).selectOption(TRACKING_DOMAIN);
+      await page.waitForURL((url) => url.hash.endsWith(`&domain=${TRACKING_DOMAIN}`));
+      await kpi('Messages sent').filter({ hasText: /^1$/ }).waitFor();
+      await page.goto(numbersUrl('?range=30d&tag=no-such-tag'));
+      await page.getByRole('heading', { name: 'No mail in this range' }).waitFor();
+      await page.getByRole('button', { name: 'Clear the filters' }).click();
+      await kpi('Messages sent').filter({ hasText: /^1$/ }).waitFor();
+    },
+    TIMEOUT_MS,
+  );
+
+  test(
+    'numbers the API refuses (a day that does not exist) show why, with a way to try again',
+    async () => {
+      await page.goto(numbersUrl('?from=2026-02-30&to=2026-03-02'));
+      const error = page.getByRole('alert').filter({ hasText: 'The numbers could not be loaded: from must be' });
+      await error.waitFor();
+      await error.getByRole('button', { name: 'Try again' }).waitFor();
+      await screenshots('numbers-error');
     },
     TIMEOUT_MS,
   );

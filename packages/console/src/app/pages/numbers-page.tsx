@@ -1,4 +1,5 @@
 import { useEffect, useId, useState } from 'react';
+import { ApiRequestError } from '../../shared/api-client';
 import { ErrorBanner } from '../../shared/form-controls';
 import type { StatsLinks, StatsSeries, StatsSummary, StatsTags } from '../../shared/types';
 import { api } from '../api';
@@ -49,7 +50,11 @@ export function ServerNumbersPage({ token, params }: { token: string; params: UR
   const query = statsQueryOf(view);
   const queryKey = query.toString();
   const numbers = useLoad(async () => {
-    const [summary, series, tags, links] = await Promise.all([api.summary(token, query), api.series(token, query), api.tags(token, query), api.links(token, query)]);
+    const [summary, series, tags, links] = await Promise.all([api.summary(token, query), api.series(token, query), api.tags(token, query), api.links(token, query)]).catch((failure: unknown) => {
+      // A refused query names each bad parameter: say which (a hand-edited or stale bookmark).
+      if (failure instanceof ApiRequestError && failure.issues.length > 0) throw new Error(failure.issues.map((issue) => `${issue.field} ${issue.message}`).join('; '));
+      throw failure;
+    });
     return { key: queryKey, numbers: { summary, series, tags, links } satisfies Numbers };
   }, `${token} ${queryKey}`);
   const context = useLoad(async () => ({ server: (await api.listServers()).find((server) => server.token === token), domains: await api.listDomains(token) }), token);
