@@ -269,10 +269,8 @@ function Dashboard({ numbers, audience }: { numbers: Numbers; audience: 'people'
         <SeriesChart series={series} />
       </section>
       <Machines summary={summary} audience={audience} />
-      <div className="two-columns">
-        <TagsTable tags={tags} />
-        <LinksTable links={links} audience={audience} />
-      </div>
+      <LinksTable links={links} audience={audience} />
+      <TagsTable tags={tags} />
     </>
   );
 }
@@ -368,7 +366,7 @@ function LinksTable({ links, audience }: { links: StatsLinks; audience: 'people'
                 <tr key={row.url}>
                   <td className="link-cell">
                     <a href={row.url} title={row.url} target="_blank" rel="noreferrer noopener">
-                      {readableUrl(row.url, 56)}
+                      {readableUrl(row.url, 90)}
                     </a>
                   </td>
                   <td className="num">{formatCount(row.clicks)}</td>
