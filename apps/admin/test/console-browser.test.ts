@@ -1,9 +1,19 @@
-import { existsSync, mkdirSync } from 'node:fs';
 import http from 'node:http';
-import path from 'node:path';
 import { ServerRepository, TrackingDomainRepository } from '@mailbeacon/db';
-import { capturingLogger, closeServer, freePort, listenOnLoopback, temporaryDatabase, trackingHostStandIn, type TemporaryDatabase, type TrackingHostStandIn } from '@mailbeacon/testing';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import {
+  capturingLogger,
+  closeServer,
+  consoleScreenshots,
+  CONSOLE_VIEWPORTS,
+  freePort,
+  launchChromium,
+  listenOnLoopback,
+  temporaryDatabase,
+  trackingHostStandIn,
+  type TemporaryDatabase,
+  type TrackingHostStandIn,
+} from '@mailbeacon/testing';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { loadAdminConfig } from '../src/config';
 import { startAdmin, type RunningAdmin } from '../src/main';
 
@@ -15,11 +25,8 @@ import { startAdmin, type RunningAdmin } from '../src/main';
  * sizes, go to .artifacts/console/ (git-ignored).
  */
 
-const CHROMIUM = '/usr/bin/chromium';
 const TOKEN = 'console-browser-admin-token-0123';
 const HOST = 'click.console.test';
-const ARTIFACTS = path.resolve(__dirname, '../../../.artifacts/console');
-const VIEWPORTS = { laptop: { width: 1280, height: 800 }, phone: { width: 390, height: 844 } };
 const TIMEOUT_MS = 120_000;
 
 let temp: TemporaryDatabase;
@@ -29,29 +36,17 @@ let browser: Browser;
 let context: BrowserContext;
 let page: Page;
 
-/** Both sizes of the page as it is now; the laptop size stays the working one. */
-async function screenshots(name: string): Promise<void> {
-  for (const [size, viewport] of Object.entries(VIEWPORTS)) {
-    await page.setViewportSize(viewport);
-    await page.screenshot({ path: path.join(ARTIFACTS, `${name}-${size}.png`), fullPage: true });
-  }
-  await page.setViewportSize(VIEWPORTS.laptop);
-}
+const screenshots = (name: string) => consoleScreenshots(page, name);
 
 const domainCard = () => page.getByRole('listitem', { name: HOST });
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: this test drives a real Chromium (apt-get install chromium)`);
-  mkdirSync(ARTIFACTS, { recursive: true });
   temp = await temporaryDatabase();
   standIn = await trackingHostStandIn();
   const config = loadAdminConfig({ ADMIN_TOKEN: TOKEN, ADMIN_PORT: String(await freePort()), DATABASE_URL: temp.url, LOG_LEVEL: 'warn' });
   admin = await startAdmin(config, { logger: capturingLogger('warn').logger as never });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  context = await browser.newContext({ viewport: VIEWPORTS.laptop });
+  browser = await launchChromium();
+  context = await browser.newContext({ viewport: CONSOLE_VIEWPORTS.laptop });
   page = await context.newPage();
 }, TIMEOUT_MS);
 

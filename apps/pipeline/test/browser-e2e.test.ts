@@ -7,9 +7,11 @@ import { MailbeaconClient, type ReadyConsumer, type ReadyMessage } from '@mailbe
 import { ServerRepository, TrackingDomainRepository } from '@mailbeacon/db';
 import {
   closeServer,
+  CHROMIUM,
   corpusDir,
   corpusMissingMessage,
   corpusMode,
+  launchChromium,
   listenOnLoopback,
   startTrackingProxy,
   temporaryDatabase,
@@ -19,11 +21,11 @@ import {
   type TrackingProxy,
 } from '@mailbeacon/testing';
 import { sql } from 'kysely';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { REPO_ROOT } from '../src/config';
 import { htmlMessage, trackedLinksIn } from '../src/demo';
 import type { RunningPipeline } from '../src/pipeline';
-import { startTestPipeline } from './test-pipeline';
+import { startTestPipeline, untilPipeline } from './test-pipeline';
 
 /*
  * End to end, in a real browser, over real TCP all the way:
@@ -38,7 +40,6 @@ import { startTestPipeline } from './test-pipeline';
  * host to the landing server's, so the browser sends the Host headers a real one would.
  */
 
-const CHROMIUM = '/usr/bin/chromium';
 const TRACKING_DOMAIN = 'click.e2e.test';
 const CORPUS_FILE = 'extracted-sendblaster-newsletter-utm.html';
 const CORPUS_LINKS = 11;
@@ -126,16 +127,7 @@ describe('end to end in a real browser: Chromium → nginx → tracker → landi
   let originalBytes: Buffer;
   let originalHtml: string;
 
-  /** Polls `attempt` until it returns a value; the error names what was awaited, with the pipeline's last lines. */
-  async function until<T>(what: string, attempt: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const value = await attempt();
-      if (value !== undefined) return value;
-      if (Date.now() > deadline) throw new Error(`gave up waiting for ${what} after ${timeoutMs / 1000} s; the pipeline's last lines:\n${log.slice(-30).join('\n')}`);
-      await sleep(100);
-    }
-  }
+  const until = <T>(what: string, attempt: () => Promise<T | undefined>, timeoutMs?: number) => untilPipeline(what, log, attempt, timeoutMs);
 
   beforeAll(async () => {
     if (!existsSync(CHROMIUM)) {
@@ -158,20 +150,8 @@ describe('end to end in a real browser: Chromium → nginx → tracker → landi
     proxy = await startTrackingProxy({ trackerPort });
     landing = await landingServer();
 
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        // The tracking host → nginx, every other host → the landing server (host:port mappings).
-        `--host-resolver-rules=MAP ${TRACKING_DOMAIN} 127.0.0.1:${proxy.port}, MAP * 127.0.0.1:${landing.port}`,
-      ],
-    });
+    // The tracking host → nginx, every other host → the landing server (host:port mappings).
+    browser = await launchChromium([`--host-resolver-rules=MAP ${TRACKING_DOMAIN} 127.0.0.1:${proxy.port}, MAP * 127.0.0.1:${landing.port}`]);
     const context = await browser.newContext({ userAgent: DESKTOP_AGENT });
     page = await context.newPage();
   }, TIMEOUT_MS);

@@ -49,3 +49,18 @@ export async function startTestPipeline(options: TestPipelineOptions): Promise<T
   });
   return { pipeline, trackerPort, adminPort, log };
 }
+
+/**
+ * Polls `attempt` (every 100 ms) until it gives a value: what the tests await is a row in the
+ * aggregator's tables or a message on a queue. The error names what was awaited, with the
+ * pipeline's last lines.
+ */
+export async function untilPipeline<T>(what: string, log: string[], attempt: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await attempt();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what} after ${timeoutMs / 1000} s; the pipeline's last lines:\n${log.slice(-30).join('\n')}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}

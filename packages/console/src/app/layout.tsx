@@ -5,7 +5,7 @@ import { href, type Route } from './router';
 
 const NAV: Array<{ label: string; to: string; pages: Route['page'][] }> = [
   { label: 'Servers', to: href.servers(), pages: ['servers', 'server', 'new-domain', 'edit-domain'] },
-  { label: 'Numbers', to: href.numbers(), pages: ['numbers'] },
+  { label: 'Numbers', to: href.numbers(), pages: ['numbers', 'server-numbers'] },
 ];
 
 /** The frame of every console page: the brand, the sections, logout. */

@@ -3,7 +3,7 @@ import { createRoot } from 'react-dom/client';
 import '../shared/styles.css';
 import { Layout } from './layout';
 import { DomainFormPage } from './pages/domain-form-page';
-import { NumbersPage } from './pages/numbers-page';
+import { NumbersPage, ServerNumbersPage } from './pages/numbers-page';
 import { ServerPage } from './pages/server-page';
 import { ServersPage } from './pages/servers-page';
 import { href, useRoute, type Route } from './router';
@@ -20,6 +20,8 @@ function Page({ route }: { route: Route }) {
       return <DomainFormPage key={route.host} host={route.host} />;
     case 'numbers':
       return <NumbersPage />;
+    case 'server-numbers':
+      return <ServerNumbersPage token={route.token} params={route.params} />;
     case 'not-found':
       return (
         <div className="card empty">
@@ -35,7 +37,7 @@ function Console() {
   const route = useRoute();
   return (
     <Layout route={route}>
-      <Page key={route.page === 'server' ? route.token : route.page} route={route} />
+      <Page key={'token' in route ? `${route.page} ${route.token}` : route.page} route={route} />
     </Layout>
   );
 }

@@ -4,6 +4,7 @@ import { fieldErrorsOf, type FieldErrors } from '../../shared/field-errors';
 import { ErrorBanner, TextField } from '../../shared/form-controls';
 import type { TrackingDomain } from '../../shared/types';
 import { api } from '../api';
+import { ApiKeysSection } from '../components/api-keys-section';
 import { CheckPanel } from '../components/check-panel';
 import { ConfirmDialog } from '../components/confirm-dialog';
 import { formatTime, StatusBadge } from '../components/status-badge';
@@ -38,6 +39,9 @@ export function ServerPage({ token }: { token: string }) {
           </p>
         </div>
         <div className="actions">
+          <a className="button" href={href.serverNumbers(token)}>
+            Numbers
+          </a>
           <button type="button" className="button" onClick={() => setRenaming(true)}>
             Rename
           </button>
@@ -57,7 +61,7 @@ export function ServerPage({ token }: { token: string }) {
           }}
           onClose={() => setDeleting(false)}
         >
-          <p>A server can only be deleted once it has no tracking domains. Its token stops being accepted for new messages.</p>
+          <p>A server can only be deleted once it has no tracking domains and no API keys in force. Its token stops being accepted for new messages.</p>
         </ConfirmDialog>
       )}
       <section aria-labelledby="domains-title">
@@ -79,6 +83,7 @@ export function ServerPage({ token }: { token: string }) {
           </ul>
         )}
       </section>
+      <ApiKeysSection token={token} />
     </>
   );
 }

@@ -3,6 +3,7 @@ import { ApiRequestError } from '../../shared/api-client';
 import { fieldErrorsOf, type FieldErrors } from '../../shared/field-errors';
 import { ErrorBanner, TextField } from '../../shared/form-controls';
 import { api } from '../api';
+import { ServerRows } from '../components/server-rows';
 import { href, navigate } from '../router';
 import { useLoad } from '../use-load';
 
@@ -39,23 +40,14 @@ export function ServersPage() {
           {list.length === 0 ? (
             <p className="empty">No servers yet. Add the first one below.</p>
           ) : (
-            <ul className="rows">
-              {list.map((server) => {
+            <ServerRows
+              servers={list}
+              to={(server) => href.server(server.token)}
+              meta={(server) => {
                 const count = domains.filter((domain) => domain.server === server.token).length;
-                return (
-                  <li key={server.token}>
-                    <a className="row-link" href={href.server(server.token)}>
-                      <span className="row-title">{server.name}</span>
-                      <span className="row-meta mono">{server.token}</span>
-                      <span className="row-meta">{count === 0 ? 'no tracking domain' : count === 1 ? '1 tracking domain' : `${count} tracking domains`}</span>
-                      <span className="chevron" aria-hidden="true">
-                        ›
-                      </span>
-                    </a>
-                  </li>
-                );
-              })}
-            </ul>
+                return count === 0 ? 'no tracking domain' : count === 1 ? '1 tracking domain' : `${count} tracking domains`;
+              }}
+            />
           )}
         </section>
       )}
