@@ -260,6 +260,45 @@ describe('the numbers in the console, after a send → open → click through th
   );
 
   test(
+    'the figures and the chart come first: the tables are asked for only once those have arrived',
+    async () => {
+      // The tables' requests are held: the top of the page must not wait for them.
+      let release!: () => void;
+      const released = new Promise<void>((resolve) => (release = resolve));
+      const held: string[] = [];
+      await page.route(/\/stats\/(tags|links)\?/, async (route) => {
+        held.push(new URL(route.request().url()).pathname.split('/').pop()!);
+        await released;
+        await route.continue();
+      });
+      try {
+        await page.goto('about:blank');
+        await page.goto(numbersUrl('?range=today'));
+        await page.getByRole('region', { name: 'Top links' }).getByRole('status').filter({ hasText: 'Loading…' }).waitFor();
+        await page.locator('.chart canvas').waitFor();
+        expect(await kpi('Messages sent').textContent()).toBe('1');
+        expect(await page.evaluate(() => performance.getEntriesByName('numbers-rendered').length)).toBe(1);
+        release();
+        await page.getByRole('table', { name: 'Top links' }).waitFor();
+        await page.getByRole('table', { name: 'By tag' }).waitFor();
+        expect(held.sort()).toEqual(['links', 'tags']);
+        // Sequential, as the page's own resource timings show: each table request starts after both answers ended.
+        const timings = await page.evaluate(() =>
+          performance.getEntriesByType('resource').map((entry) => ({ name: new URL(entry.name).pathname.split('/').pop(), start: entry.startTime, end: (entry as unknown as { responseEnd: number }).responseEnd })),
+        );
+        const of = (name: string) => timings.find((entry) => entry.name === name)!;
+        const firstEnded = Math.max(of('summary').end, of('series').end);
+        expect(of('tags').start).toBeGreaterThanOrEqual(firstEnded);
+        expect(of('links').start).toBeGreaterThanOrEqual(firstEnded);
+      } finally {
+        release();
+        await page.unroute(/\/stats\/(tags|links)\?/);
+      }
+    },
+    TIMEOUT_MS,
+  );
+
+  test(
     "create an API key on the server page: shown once, it reads the server's summary; revoked after confirming, it is refused",
     async () => {
       await page.goto(`${adminUrl}/console/#/servers/${server}`);

@@ -1,13 +1,13 @@
 import { useEffect, useId, useState } from 'react';
-import { ApiRequestError } from '../../shared/api-client';
 import { ErrorBanner } from '../../shared/form-controls';
-import type { StatsLinks, StatsSeries, StatsSummary, StatsTags } from '../../shared/types';
+import type { StatsLinks, StatsSummary, StatsTags } from '../../shared/types';
 import { api } from '../api';
 import { ServerRows } from '../components/server-rows';
 import { formatCount, formatRate, formatUtcDate, readableUrl, reasonLabel } from '../numbers/format';
 import { MessageLookup } from '../numbers/message-lookup';
 import { paramsOf, RANGE_LABELS, statsQueryOf, utcDay, viewOf, type NumbersView, type RangeChoice } from '../numbers/numbers-view';
 import { SeriesChart } from '../numbers/series-chart';
+import { useNumbers, type ViewNumbers } from '../numbers/use-numbers';
 import { href, navigate } from '../router';
 import { useLoad } from '../use-load';
 
@@ -37,31 +37,16 @@ export function NumbersPage() {
   );
 }
 
-interface Numbers {
-  summary: StatsSummary;
-  series: StatsSeries;
-  tags: StatsTags;
-  links: StatsLinks;
-}
-
 /** One server's numbers over the range and filters of the URL, and the message lookup. */
 export function ServerNumbersPage({ token, params }: { token: string; params: URLSearchParams }) {
   const view = viewOf(params);
   const query = statsQueryOf(view);
-  const queryKey = query.toString();
-  const numbers = useLoad(async () => {
-    const [summary, series, tags, links] = await Promise.all([api.summary(token, query), api.series(token, query), api.tags(token, query), api.links(token, query)]).catch((failure: unknown) => {
-      // A refused query names each bad parameter: say which (a hand-edited or stale bookmark).
-      if (failure instanceof ApiRequestError && failure.issues.length > 0) throw new Error(failure.issues.map((issue) => `${issue.field} ${issue.message}`).join('; '));
-      throw failure;
-    });
-    return { key: queryKey, numbers: { summary, series, tags, links } satisfies Numbers };
-  }, `${token} ${queryKey}`);
+  const numbers = useNumbers(token, query);
   const context = useLoad(async () => ({ server: (await api.listServers()).find((server) => server.token === token), domains: await api.listDomains(token) }), token);
   const show = (change: Partial<NumbersView>) => navigate(href.serverNumbers(token, paramsOf({ ...view, ...change })));
 
-  const current = numbers.data?.key === queryKey ? numbers.data.numbers : undefined;
-  const shown = current ?? numbers.data?.numbers; // the previous view's numbers stay, dimmed, while the new ones load
+  const current = numbers.data?.key === query.toString() ? numbers.data : undefined;
+  const shown = current ?? numbers.data; // the previous view's numbers stay, dimmed, while the new ones load
   const serverName = context.data?.server?.name ?? token;
 
   return (
@@ -81,7 +66,7 @@ export function ServerNumbersPage({ token, params }: { token: string; params: UR
           )}
         </p>
       </header>
-      <Filters view={view} tags={shown?.tags.tags.map((row) => row.tag).filter((tag): tag is string => tag !== null) ?? []} domains={context.data?.domains.map((domain) => domain.host) ?? []} onChange={show} />
+      <Filters view={view} tags={shown?.tags?.tags.map((row) => row.tag).filter((tag): tag is string => tag !== null) ?? []} domains={context.data?.domains.map((domain) => domain.host) ?? []} onChange={show} />
       {context.data && !context.data.server && <ErrorBanner message={`No server has the token ${token}.`} />}
       {numbers.error && (
         <div className="banner banner-error state-error" role="alert">
@@ -246,7 +231,7 @@ function Kpi({ label, value, detail }: { label: string; value: string; detail?: 
   );
 }
 
-function Dashboard({ numbers, audience }: { numbers: Numbers; audience: 'people' | 'all' }) {
+function Dashboard({ numbers, audience }: { numbers: ViewNumbers; audience: 'people' | 'all' }) {
   const { summary, series, tags, links } = numbers;
   useEffect(() => {
     // Navigation start → the numbers and the chart on screen (the console's first-render measure).
@@ -269,8 +254,8 @@ function Dashboard({ numbers, audience }: { numbers: Numbers; audience: 'people'
         <SeriesChart series={series} />
       </section>
       <Machines summary={summary} audience={audience} />
-      <LinksTable links={links} audience={audience} />
-      <TagsTable tags={tags} />
+      {links ? <LinksTable links={links} audience={audience} /> : <TableLoading title="Top links" />}
+      {tags ? <TagsTable tags={tags} /> : <TableLoading title="By tag" />}
     </>
   );
 }
@@ -307,6 +292,18 @@ function Machines({ summary, audience }: { summary: StatsSummary; audience: 'peo
           {rows(machines.clickReasons, machines.clicks)}
         </div>
       </div>
+    </section>
+  );
+}
+
+/** A table's card while its numbers load (they come after the figures and the chart). */
+function TableLoading({ title }: { title: string }) {
+  return (
+    <section className="card table-card" aria-label={title} aria-busy="true">
+      <h2>{title}</h2>
+      <p className="muted" role="status">
+        Loading…
+      </p>
     </section>
   );
 }
