@@ -6,8 +6,9 @@
  * (2,000,000) messages over BENCH_DAYS (90) days, its opens and clicks, and every rollup the
  * aggregator keeps, seeded straight into PostgreSQL (set-based SQL, not through the queue);
  * then each stats endpoint of the real admin app, over HTTP with the admin token, for ranges of
- * 1, 7, 30 and 90 days. Last line:
+ * 1, 7, 30 and 90 days, and the console's numbers page in Chromium. The last two lines:
  *
+ *   console: first render p95 <ms> ms at <messages> messages
  *   console: p95 <ms> ms over <n> stats queries at <messages> messages
  *
  * Seed (deterministic: setseed(BENCH_SEED)), in a private database mailbeacon_bench_console_<pid>
@@ -42,11 +43,19 @@
  *   p50 and p95 per endpoint and range; the last line: p95 over every timed query.
  * - lookup: GET /servers/bench-console/messages/<token> and …/<platform message id> for
  *   BENCH_LOOKUPS (50) messages picked at random, each once (p50, p95; not in the last line).
- * (A later `page` measurement — the dashboard's first render in Chromium — fits after these,
- * against the same seeded database and admin app.)
+ * - render: the console's numbers page (packages/console, served by the same admin app) in a real
+ *   Chromium (Debian's, through playwright-core, launched as the browser tests launch it). One
+ *   login; then for today, 7, 30 and 90 days (people), and 90 days counting everything, the page is
+ *   opened BENCH_RENDER_RUNS (10) times, each in a new tab with a fresh navigation (after one
+ *   warm-up load, not counted: the browser keeps the hashed scripts cached, as a returning user's
+ *   does). A render's time is the page's own: navigation start → its `numbers-rendered` mark (the
+ *   numbers and the chart on screen), from the Performance API. Table: p50 and p95 per range,
+ *   then where the median load's time goes (the Performance resource timings of its requests:
+ *   each one's start and end, so sequential requests show); the line before the last:
+ *   `console: first render p95 <ms> ms at <messages> messages`, over every timed render.
  *
  * Environment: BENCH_MESSAGES (2000000), BENCH_OTHER_MESSAGES (300000), BENCH_DAYS (90),
- * BENCH_RUNS (5), BENCH_LOOKUPS (50), BENCH_SEED (1), BENCH_ONLY (stats,lookup),
+ * BENCH_RUNS (5), BENCH_LOOKUPS (50), BENCH_RENDER_RUNS (10), BENCH_SEED (1), BENCH_ONLY (stats,lookup,render),
  * BENCH_KEEP_DATABASE (1: do not drop the seeded database; its name is printed),
  * BENCH_DATABASE (the name of a database an earlier run kept: measure it without seeding, and
  * keep it), TEST_POSTGRES_URL (where PostgreSQL is; the local default).
@@ -65,7 +74,8 @@ const DAY_MS = 86_400_000;
 const SERVER = 'bench-console';
 const RANGES = [1, 7, 30, 90];
 const ENDPOINTS = ['summary', 'series', 'tags', 'links'];
-const MEASUREMENTS = ['stats', 'lookup'];
+const MEASUREMENTS = ['stats', 'lookup', 'render'];
+const CONSOLE_BUILD = path.join(ROOT, 'packages', 'console', 'dist', 'index.html');
 
 const TAGS = [
   'newsletter', 'receipt', 'welcome', 'password-reset', 'promo', 'digest', 'abandoned-cart', 'shipping', 'invoice', 'reminder',
@@ -130,14 +140,16 @@ function seedStatements({ messages, otherMessages, start, end, seed }) {
              link_count, sent_at, u_open, u_kind, u_click, u_scan, u_count, open_delay_s,
              0.25 + 0.2 * ((tag_index * 7) % 20) / 19.0 as open_rate
       from (
-        -- volatile draws in a subquery of their own: evaluated once per message, however often used above
+        -- volatile draws in a subquery of their own: evaluated once per message, however often used above;
+        -- each hour's count from its share of the weight (cum / total: exactly 1 for the last hour, so the
+        -- counts add up to n exactly; n * cum / total could round to just under n and lose a message)
         select v.i as server_index, v.token as server, v.domains, hr.h, seq as i, random() as d, floor(21 * random() ^ 1.8)::int as tag_index,
                1 + floor(random() * 9)::int as link_count, hr.h + random() * interval '1 hour' as sent_at,
                random() as u_open, random() as u_kind, random() as u_click, random() as u_scan, random() as u_count,
                60 + (-ln(1 - random())) * 14400 as open_delay_s
         from (values ${serverRows}) v(i, token, n, domains)
         cross join seed_hours hr
-        cross join lateral generate_series(1, (floor(v.n * hr.cum / (select max(cum) from seed_hours)) - floor(v.n * hr.before / (select max(cum) from seed_hours)))::int) seq
+        cross join lateral generate_series(1, (floor(v.n * (hr.cum / (select max(cum) from seed_hours))) - floor(v.n * (hr.before / (select max(cum) from seed_hours))))::int) seq
       ) drawn`],
     ['opens (people, Apple MPP, scanners)', `
       insert into opens (id, at, message_token, server, ip, user_agent, method, purpose, proxy, machine, machine_reason)
@@ -341,6 +353,82 @@ async function measureLookups({ baseUrl, adminToken, client, lookups }) {
   return { byToken, byPlatformId };
 }
 
+/** The numbers page's views timed in Chromium: the fragment's query (numbers-view.ts) for each. */
+function renderViews(tomorrow) {
+  const ninetyDays = `from=${new Date(tomorrow - 90 * DAY_MS).toISOString().slice(0, 10)}&to=${new Date(tomorrow - DAY_MS).toISOString().slice(0, 10)}`;
+  return [
+    { label: 'today, people', query: 'range=today' },
+    { label: '7 days, people', query: 'range=7d' },
+    { label: '30 days, people', query: 'range=30d' },
+    { label: '90 days, people', query: ninetyDays },
+    { label: '90 days, everything', query: `${ninetyDays}&audience=all` },
+  ];
+}
+
+/**
+ * One fresh load of a numbers view in a new tab of the logged-in `context`: navigation start →
+ * the page's `numbers-rendered` mark, and every request the page made (Performance API, ms from
+ * navigation start). A page that shows an error or "no mail" instead of the numbers stops the bench.
+ */
+async function renderOnce(context, baseUrl, view) {
+  const page = await context.newPage();
+  try {
+    await page.goto(`${baseUrl}/console/#/servers/${SERVER}/numbers?${view.query}`);
+    const problemSelector = '.state-error, .empty-state, .banner-error';
+    await page.waitForFunction((problem) => performance.getEntriesByName('numbers-rendered').length > 0 || document.querySelector(problem) !== null, problemSelector, { timeout: 60_000 });
+    const seen = await page.evaluate((problem) => {
+      const navigation = performance.getEntriesByType('navigation')[0];
+      return {
+        rendered: performance.getEntriesByName('numbers-rendered')[0]?.startTime,
+        problem: document.querySelector(problem)?.textContent,
+        requests: [
+          { name: 'the page (document)', start: navigation.requestStart, end: navigation.responseEnd },
+          ...performance.getEntriesByType('resource').map((entry) => ({ name: new URL(entry.name).pathname, start: entry.startTime, end: entry.responseEnd })),
+          { name: 'DOMContentLoaded', start: navigation.domContentLoadedEventStart, end: navigation.domContentLoadedEventEnd },
+        ],
+      };
+    }, problemSelector);
+    if (seen.rendered === undefined) fail(`the numbers page (${view.label}) shows "${seen.problem}" instead of the numbers${/no mail/i.test(seen.problem) ? ' (a database seeded on an earlier day has no mail today: seed again)' : ''}`);
+    return seen;
+  } finally {
+    await page.close();
+  }
+}
+
+async function measureRender({ baseUrl, adminToken, tomorrow, runs, check }) {
+  const { launchChromium, logInToConsole, CONSOLE_VIEWPORTS } = builtPackage('testing');
+  const browser = await launchChromium();
+  try {
+    const context = await browser.newContext({ viewport: CONSOLE_VIEWPORTS.laptop });
+    const login = await context.newPage();
+    await logInToConsole(login, `${baseUrl}/console/`, adminToken);
+    await login.close();
+    const views = renderViews(tomorrow);
+    await renderOnce(context, baseUrl, views[0]); // warm-up, not counted: the scripts in the browser's cache
+    const results = [];
+    for (const view of views) {
+      const loads = [];
+      for (let run = 0; run < runs; run++) {
+        check();
+        loads.push(await renderOnce(context, baseUrl, view));
+      }
+      results.push({ view, loads, times: loads.map((load) => load.rendered) });
+    }
+    return results;
+  } finally {
+    await browser.close();
+  }
+}
+
+/** Where one load's time went: each request's start → end, in the order they started, then the mark. */
+function renderBreakdown(load) {
+  const apiPrefix = `/console/api/servers/${SERVER}/`;
+  const rows = [...load.requests]
+    .sort((a, b) => a.start - b.start)
+    .map((request) => [request.name.startsWith(apiPrefix) ? `api ${request.name.slice(apiPrefix.length)}` : request.name, ms(request.start), ms(request.end), ms(request.end - request.start)]);
+  return table([['request', 'start', 'end', 'took'], ...rows, ['numbers-rendered', ms(load.rendered), '', '']]);
+}
+
 /* ------------------------------------------------------------------ main */
 
 async function main() {
@@ -349,6 +437,7 @@ async function main() {
   const days = intFromEnv('BENCH_DAYS', 90, 1);
   const runs = intFromEnv('BENCH_RUNS', 5, 1);
   const lookups = intFromEnv('BENCH_LOOKUPS', 50, 1);
+  const renderRuns = intFromEnv('BENCH_RENDER_RUNS', 10, 1);
   const seed = intFromEnv('BENCH_SEED', 1, 0);
   const keep = intFromEnv('BENCH_KEEP_DATABASE', 0, 0) > 0;
   const reused = process.env.BENCH_DATABASE || undefined;
@@ -362,6 +451,7 @@ async function main() {
   const { openDatabase, EventPartitions } = load('db');
   const { dropDatabase, freePort, TEST_POSTGRES_URL } = load('testing');
   if (!fs.existsSync(ADMIN_MAIN)) fail(`${path.relative(ROOT, ADMIN_MAIN)} is missing; build first: npx tsc -b`);
+  if (only.has('render') && !fs.existsSync(CONSOLE_BUILD)) fail(`${path.relative(ROOT, CONSOLE_BUILD)} is missing; build the console first: npm run build`);
   const pg = require('pg');
 
   const cleanups = [];
@@ -481,8 +571,20 @@ async function main() {
         ]),
       );
     }
+    let render;
+    if (only.has('render')) {
+      check();
+      render = await measureRender({ baseUrl, adminToken, tomorrow, runs: renderRuns, check });
+      console.log(`\nthe numbers page in Chromium, ms (navigation start → numbers-rendered; ${renderRuns} fresh loads each):`);
+      console.log(table([['range', 'p50', 'p95'], ...render.map((r) => [r.view.label, ms(percentile(r.times, 50)), ms(percentile(r.times, 95))])]));
+      const slowest = render.reduce((a, b) => (percentile(b.times, 95) > percentile(a.times, 95) ? b : a));
+      const median = slowest.loads.find((load) => load.rendered === percentile(slowest.times, 50));
+      console.log(`where the median load of the slowest (${slowest.view.label}) goes, ms from navigation start:`);
+      console.log(renderBreakdown(median));
+    }
     if (keep || reused) console.log(`\nkept database ${name} (BENCH_DATABASE=${name} measures it again; drop it with: psql -c 'drop database ${name}')`);
-    if (stats) console.log(`\nconsole: p95 ${ms(percentile(stats.all, 95))} ms over ${stats.all.length} stats queries at ${measured.toLocaleString('en')} messages`);
+    if (render) console.log(`\nconsole: first render p95 ${ms(percentile(render.flatMap((r) => r.times), 95))} ms at ${measured.toLocaleString('en')} messages`);
+    if (stats) console.log(`${render ? '' : '\n'}console: p95 ${ms(percentile(stats.all, 95))} ms over ${stats.all.length} stats queries at ${measured.toLocaleString('en')} messages`);
   } finally {
     problems = await runCleanups(cleanups);
   }
