@@ -213,6 +213,13 @@ describe('the console in Chromium', () => {
     }
   });
 
+  test('a malformed fragment shows the not-found page, with the navigation intact', async () => {
+    await page.goto(`${admin.consoleUrl}#/servers/%E0%A4%A`);
+    await page.getByText('Nothing here.').waitFor();
+    await page.getByRole('navigation', { name: 'Sections' }).getByRole('link', { name: 'Servers' }).click();
+    await page.getByRole('heading', { name: 'Servers' }).waitFor();
+  });
+
   test('the CSP is enforced and its violations are seen: an injected inline script does not run', async () => {
     // Proves the watcher the other tests rely on (afterEach) does report violations.
     const reported = page.waitForEvent('console', { predicate: (message) => /Content Security Policy/.test(message.text()) });
