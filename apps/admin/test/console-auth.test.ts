@@ -172,6 +172,34 @@ describe('with a session', () => {
   });
 });
 
+describe('security headers', () => {
+  const expectConsoleHeaders = (res: request.Response, what: string) => {
+    expect({ what, csp: res.headers['content-security-policy'], nosniff: res.headers['x-content-type-options'], referrer: res.headers['referrer-policy'] }).toEqual({
+      what,
+      csp: "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
+      nosniff: 'nosniff',
+      referrer: 'no-referrer',
+    });
+  };
+
+  test('every console response carries the CSP, nosniff and no-referrer: pages, files, API answers and refusals', async () => {
+    const app = consoleApp();
+    const loginPage = await request(app).get('/console/login').expect(200);
+    expectConsoleHeaders(loginPage, 'login page');
+    const file = loginPage.text.match(/src="\/console\/(assets\/[^"]+)"/)![1];
+    expectConsoleHeaders(await request(app).get(`/console/${file}`).expect(200), 'login script');
+    expectConsoleHeaders(await request(app).get('/console/').expect(303), 'redirect to login');
+    expectConsoleHeaders(await request(app).get('/console/api/servers').expect(401), 'API refused');
+    expectConsoleHeaders(await request(app).get('/console/csrf-token').expect(200), 'CSRF token');
+
+    const session = await login(app);
+    expectConsoleHeaders(await request(app).get('/console/').set('Cookie', session.cookies).expect(200), 'console page');
+    expectConsoleHeaders(await request(app).get('/console/api/servers').set('Cookie', session.cookies).expect(200), 'API answer');
+    expectConsoleHeaders(await request(app).get('/console/nothing-here').set('Cookie', session.cookies).expect(404), 'not found');
+    expectConsoleHeaders(await request(consoleApp({ assets: new Error('not built') })).get('/console/').expect(503), 'console unavailable');
+  });
+});
+
 describe('bearer-token clients', () => {
   test('are unchanged: no cookie, no CSRF token, at the root and under /console/api', async () => {
     const app = consoleApp();

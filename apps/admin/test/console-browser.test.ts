@@ -12,6 +12,7 @@ import {
   trackingHostStandIn,
   type TemporaryDatabase,
   type TrackingHostStandIn,
+  watchCspViolations,
 } from '@mailbeacon/testing';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { loadAdminConfig } from '../src/config';
@@ -35,6 +36,8 @@ let standIn: TrackingHostStandIn;
 let browser: Browser;
 let context: BrowserContext;
 let page: Page;
+/** Every CSP violation the console's pages cause: none is allowed (see afterEach). */
+let cspViolations: string[];
 
 const screenshots = (name: string) => consoleScreenshots(page, name);
 
@@ -48,7 +51,12 @@ beforeAll(async () => {
   browser = await launchChromium();
   context = await browser.newContext({ viewport: CONSOLE_VIEWPORTS.laptop });
   page = await context.newPage();
+  cspViolations = watchCspViolations(page);
 }, TIMEOUT_MS);
+
+afterEach(() => {
+  expect(cspViolations.splice(0)).toEqual([]);
+});
 
 afterAll(async () => {
   await browser?.close().catch(() => undefined);
@@ -203,6 +211,24 @@ describe('the console in Chromium', () => {
     } finally {
       await closeServer(evil);
     }
+  });
+
+  test('a malformed fragment shows the not-found page, with the navigation intact', async () => {
+    await page.goto(`${admin.consoleUrl}#/servers/%E0%A4%A`);
+    await page.getByText('Nothing here.').waitFor();
+    await page.getByRole('navigation', { name: 'Sections' }).getByRole('link', { name: 'Servers' }).click();
+    await page.getByRole('heading', { name: 'Servers' }).waitFor();
+  });
+
+  test('the CSP is enforced and its violations are seen: an injected inline script does not run', async () => {
+    // Proves the watcher the other tests rely on (afterEach) does report violations.
+    const reported = page.waitForEvent('console', { predicate: (message) => /Content Security Policy/.test(message.text()) });
+    const ran = await page.evaluate(
+      `(() => { const script = document.createElement('script'); script.textContent = 'window.injected = true'; document.body.append(script); return window.injected === true; })()`,
+    );
+    expect(ran).toBe(false);
+    await reported;
+    expect(cspViolations.splice(0).join('\n')).toMatch(/script-src|default-src/);
   });
 
   test('logout ends the session: the old cookie no longer works', async () => {

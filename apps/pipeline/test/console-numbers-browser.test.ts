@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { MailbeaconClient, type ReadyConsumer, type ReadyMessage } from '@mailbeacon/client';
 import { ServerRepository, TrackingDomainRepository } from '@mailbeacon/db';
-import { BROWSER_AGENT, CONSOLE_VIEWPORTS, consoleScreenshots, launchChromium, logInToConsole, temporaryDatabase, TEST_REDIS_URL, uniquePrefix, type TemporaryDatabase } from '@mailbeacon/testing';
+import { BROWSER_AGENT, CONSOLE_VIEWPORTS, consoleScreenshots, launchChromium, logInToConsole, temporaryDatabase, TEST_REDIS_URL, uniquePrefix, watchCspViolations, type TemporaryDatabase } from '@mailbeacon/testing';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { htmlMessage, trackedLinksIn } from '../src/demo';
 import type { RunningPipeline } from '../src/pipeline';
@@ -44,6 +44,8 @@ describe('the numbers in the console, after a send → open → click through th
   let consumer: ReadyConsumer | undefined;
   let browser: Browser | undefined;
   let page: Page;
+  /** Every CSP violation the console's pages cause: none is allowed (see afterEach). */
+  let cspViolations: string[] = [];
   let server: string;
   let ready: ReadyMessage;
   let pixel: string;
@@ -79,7 +81,12 @@ describe('the numbers in the console, after a send → open → click through th
     adminUrl = `http://127.0.0.1:${started.adminPort}`;
     browser = await launchChromium();
     page = await (await browser.newContext({ viewport: CONSOLE_VIEWPORTS.laptop })).newPage();
+    cspViolations = watchCspViolations(page);
   }, TIMEOUT_MS);
+
+  afterEach(() => {
+    expect(cspViolations.splice(0)).toEqual([]);
+  });
 
   afterAll(async () => {
     await browser?.close().catch(() => undefined);

