@@ -13,7 +13,7 @@ import { requireAuthentication } from './auth';
 import { consoleCsrf } from './console-csrf';
 import { consoleApiAlias, consoleRouter, type ConsoleOptions } from './console-routes';
 import { AdminMetrics } from './metrics';
-import { apiKeyRateLimit, DEFAULT_API_KEY_REQUESTS_PER_MINUTE, failedAuthenticationLimit } from './request-limits';
+import { apiKeyRateLimit, DEFAULT_API_KEY_REQUESTS_PER_MINUTE, FailedAuthentications } from './request-limits';
 import { openApiDocument } from './openapi';
 import { authenticateBySession, CONSOLE_PATH } from './session-auth';
 import { statsRoutes, type StatsRouteDeps } from './stats-routes';
@@ -96,7 +96,7 @@ export function createAdminApp(deps: AdminDeps): Express {
   });
 
   // Guessing the admin token (or a key) through the login or the API counts the same, per address.
-  const slowDownGuessing = failedAuthenticationLimit(logger);
+  const failedAuthentications = new FailedAuthentications(logger);
 
   // The console: its pages and login under /console; its API calls (/console/api/…) are the
   // API's routes below, authenticated by the session cookie instead of the bearer token.
@@ -104,7 +104,7 @@ export function createAdminApp(deps: AdminDeps): Express {
   if (deps.console) {
     const csrf = consoleCsrf(deps.adminToken);
     app.use(cookieParser());
-    app.use(CONSOLE_PATH, consoleRouter({ ...deps.console, adminToken: deps.adminToken, csrf, logger, failedAuthenticationLimit: slowDownGuessing }));
+    app.use(CONSOLE_PATH, consoleRouter({ ...deps.console, adminToken: deps.adminToken, csrf, logger, failedAuthentications }));
     app.use(consoleApiAlias, authenticateBySession(deps.console.sessions));
     // A browser sends the cookie whoever made it send the request: a session's state changes need the CSRF token too.
     csrfForSessions = (req, res, next) => (res.locals.authenticatedBy === 'session' ? csrf.doubleCsrfProtection(req, res, next) : next());
@@ -112,8 +112,8 @@ export function createAdminApp(deps: AdminDeps): Express {
 
   // Authentication before body parsing: nothing of an unauthenticated request is read.
   app.use(
-    slowDownGuessing,
-    requireAuthentication({ adminToken: deps.adminToken, apiKeys, logger }),
+    failedAuthentications.gate,
+    requireAuthentication({ adminToken: deps.adminToken, apiKeys, failedAuthentications }),
     apiKeyRateLimit(deps.apiKeyRequestsPerMinute ?? DEFAULT_API_KEY_REQUESTS_PER_MINUTE, logger),
     csrfForSessions,
     jsonBodiesOnly,

@@ -1,8 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { RequestHandler } from 'express';
-import type { AdminLogger } from './admin-logger';
 import { checkApiKey, looksLikeApiKey, type ApiKeyLookup } from './api-key-auth';
-import { markFailedAuthentication } from './request-limits';
+import type { FailedAuthentications } from './request-limits';
 
 const digest = (text: string) => createHash('sha256').update(text, 'utf8').digest();
 
@@ -25,8 +24,8 @@ export interface AuthenticationOptions {
   adminToken: string;
   /** Read-only access to one server's numbers (see api-key-auth.ts). */
   apiKeys: ApiKeyLookup;
-  /** Refused credentials are logged (never their value). */
-  logger: AdminLogger;
+  /** Refused credentials are counted per address there, and logged (never their value). */
+  failedAuthentications: FailedAuthentications;
 }
 
 const bearerCredential = (header: string | undefined): string | undefined => /^Bearer +(\S+) *$/i.exec(header ?? '')?.[1];
@@ -35,11 +34,11 @@ const bearerCredential = (header: string | undefined): string | undefined => /^B
  * Lets a request through when an earlier step authenticated it (a console session, see
  * authenticateBySession), with `Authorization: Bearer <admin token>` (everything), or with an
  * API key within its scope. The admin token is tried first, so an admin token that happens to
- * start with `mbk_` still works. A credential refused (401) is marked for the failed
- * authentication limit, which runs before this step (request-limits.ts); a request with no
- * credential at all guesses nothing and is not counted.
+ * start with `mbk_` still works. A credential refused (401) is counted against the
+ * client's address (its gate runs before this step); a request with no credential at all
+ * guesses nothing and is not counted.
  */
-export function requireAuthentication({ adminToken, apiKeys, logger }: AuthenticationOptions): RequestHandler {
+export function requireAuthentication({ adminToken, apiKeys, failedAuthentications }: AuthenticationOptions): RequestHandler {
   const isAdminToken = adminTokenMatcher(adminToken);
   return async (req, res, next) => {
     if (res.locals.authenticatedBy !== undefined) return next();
@@ -56,16 +55,14 @@ export function requireAuthentication({ adminToken, apiKeys, logger }: Authentic
         return next();
       }
       if (verdict.status === 401) {
-        markFailedAuthentication(res);
-        logger.warn({ ip: req.ip, method: req.method, path: req.path, reason: verdict.error }, 'API authentication refused: unknown or revoked API key');
+        await failedAuthentications.refused(req, 'API authentication refused: unknown or revoked API key', { reason: verdict.error });
         res.set('WWW-Authenticate', 'Bearer error="invalid_token"');
       }
       res.status(verdict.status).json({ error: verdict.error });
       return;
     }
     if (given !== undefined) {
-      markFailedAuthentication(res);
-      logger.warn({ ip: req.ip, method: req.method, path: req.path }, 'API authentication refused: wrong admin token');
+      await failedAuthentications.refused(req, 'API authentication refused: wrong admin token');
     }
     res.set('WWW-Authenticate', 'Bearer').status(401).json({ error: 'missing or wrong admin token (send Authorization: Bearer <ADMIN_TOKEN>)' });
   };

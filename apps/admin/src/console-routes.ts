@@ -5,7 +5,7 @@ import { ApiError } from './api-errors';
 import { adminTokenMatcher } from './auth';
 import type { ConsoleAssets } from './console-assets';
 import type { ConsoleCsrf } from './console-csrf';
-import { markFailedAuthentication } from './request-limits';
+import type { FailedAuthentications } from './request-limits';
 import { CONSOLE_PATH, hasValidSession, SESSION_COOKIE, sessionCookieOptions, sessionIdOf, type ConsoleSessions } from './session-auth';
 
 /** Where the console reaches the JSON API: the same routes as at the root, under the cookie's path. */
@@ -26,8 +26,8 @@ const JSON_ONLY = express.json({ limit: '1kb' });
  * CSRF token, login and logout, and the console itself with the rest of its files (behind a
  * session). Everything else under /console/api goes to the JSON API.
  */
-export function consoleRouter(options: ConsoleOptions & { adminToken: string; csrf: ConsoleCsrf; logger: AdminLogger; failedAuthenticationLimit: RequestHandler }): Router {
-  const { sessions, assets, csrf, logger } = options;
+export function consoleRouter(options: ConsoleOptions & { adminToken: string; csrf: ConsoleCsrf; logger: AdminLogger; failedAuthentications: FailedAuthentications }): Router {
+  const { sessions, assets, csrf, logger, failedAuthentications } = options;
   const isAdminToken = adminTokenMatcher(options.adminToken);
   const router = express.Router({ strict: true });
 
@@ -42,11 +42,10 @@ export function consoleRouter(options: ConsoleOptions & { adminToken: string; cs
     res.json({ token: csrf.generateCsrfToken(req, res, secureCookieOptions(req)) });
   });
 
-  router.post('/login', options.failedAuthenticationLimit, csrf.doubleCsrfProtection, JSON_ONLY, async (req, res) => {
+  router.post('/login', failedAuthentications.gate, csrf.doubleCsrfProtection, JSON_ONLY, async (req, res) => {
     const token = (req.body as { token?: unknown } | undefined)?.token;
     if (typeof token !== 'string' || !isAdminToken(token.trim())) {
-      markFailedAuthentication(res);
-      logger.warn({ ip: req.ip }, 'console login refused: wrong admin token');
+      await failedAuthentications.refused(req, 'console login refused: wrong admin token');
       throw new ApiError(401, 'That is not the admin token. Check ADMIN_TOKEN (npm start prints it) and try again.');
     }
     const previous = sessionIdOf(req);

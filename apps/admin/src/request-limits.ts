@@ -1,6 +1,6 @@
 import type { ApiKey } from '@mailbeacon/db';
-import type { RequestHandler, Response } from 'express';
-import { rateLimit } from 'express-rate-limit';
+import type { Request, RequestHandler, Response } from 'express';
+import { ipKeyGenerator, MemoryStore, rateLimit, type Options } from 'express-rate-limit';
 import type { AdminLogger } from './admin-logger';
 
 /*
@@ -15,33 +15,41 @@ export const FAILED_AUTHENTICATIONS_ALLOWED = 10;
 /** …before that address must wait until the window ends, whatever it sends. */
 export const FAILED_AUTHENTICATION_WINDOW_MS = 15 * 60_000;
 
-/** Set by the authentication step on a request that presented a credential and was refused for it (401). */
-export const markFailedAuthentication = (res: Response): void => {
-  res.locals.failedAuthentication = true;
-};
-
 /**
- * One limiter for every path that checks a secret: only refused credentials count (a success,
- * a 404, a CSRF failure do not), per client address (req.ip: ADMIN_TRUST_PROXY decides whose
- * X-Forwarded-For is believed). Over the limit, the right token waits too: otherwise the answer
- * would still tell a guesser when it found it.
+ * One count for every path that checks a secret (the console's login, the API's authentication
+ * step), per client address (req.ip: ADMIN_TRUST_PROXY decides whose X-Forwarded-For is
+ * believed). Only refused credentials count, when they are refused: a limiter that counts every
+ * request and takes successes back when they finish would lock out an address with many slow
+ * requests in flight. Over the limit, the right token waits too: otherwise the answer would
+ * still tell a guesser when it found it.
  */
-export function failedAuthenticationLimit(logger: AdminLogger): RequestHandler {
-  return rateLimit({
-    windowMs: FAILED_AUTHENTICATION_WINDOW_MS,
-    limit: FAILED_AUTHENTICATIONS_ALLOWED,
-    // A console session was opened with the token: its requests are not guesses.
-    skip: (_req, res) => res.locals.authenticatedBy !== undefined,
-    skipSuccessfulRequests: true,
-    requestWasSuccessful: (_req, res) => res.locals.failedAuthentication !== true,
-    standardHeaders: 'draft-8',
-    legacyHeaders: false,
-    handler: (req, res) => {
-      logger.warn({ ip: req.ip, method: req.method, path: req.path }, 'authentication refused: too many failed attempts from this address');
-      res.status(429).json({ error: `too many failed authentications from your address: wait ${FAILED_AUTHENTICATION_WINDOW_MS / 60_000} minutes before trying again` });
-    },
-  });
+export class FailedAuthentications {
+  private readonly store = new MemoryStore();
+
+  constructor(private readonly logger: AdminLogger) {
+    this.store.init({ windowMs: FAILED_AUTHENTICATION_WINDOW_MS } as Options);
+  }
+
+  /** Before checking a credential: 429 for an address over the limit. A console session already open passes. */
+  readonly gate: RequestHandler = async (req, res, next) => {
+    if (res.locals.authenticatedBy !== undefined) return next();
+    const failures = await this.store.get(addressOf(req));
+    if (failures === undefined || failures.totalHits < FAILED_AUTHENTICATIONS_ALLOWED) return next();
+    const retryAfterSeconds = Math.max(1, Math.ceil(((failures.resetTime?.getTime() ?? Date.now()) - Date.now()) / 1000));
+    this.logger.warn({ ip: req.ip, method: req.method, path: req.path }, 'authentication refused: too many failed attempts from this address');
+    res.set('Retry-After', String(retryAfterSeconds));
+    res.status(429).json({ error: `too many failed authentications from your address: wait ${FAILED_AUTHENTICATION_WINDOW_MS / 60_000} minutes before trying again` });
+  };
+
+  /** A credential of this request was refused: count it against the address, and log it (never the credential). */
+  async refused(req: Request, message: string, details: Record<string, unknown> = {}): Promise<void> {
+    await this.store.increment(addressOf(req));
+    this.logger.warn({ ip: req.ip, method: req.method, path: req.path, ...details }, message);
+  }
 }
+
+/** IPv6 clients by their /56, as express-rate-limit does: one host usually has a whole range. */
+const addressOf = (req: Request): string => ipKeyGenerator(req.ip ?? '');
 
 export const DEFAULT_API_KEY_REQUESTS_PER_MINUTE = 120;
 
