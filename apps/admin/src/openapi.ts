@@ -373,7 +373,11 @@ function operationObject(operation: Operation): Record<string, unknown> {
     ...(!operation.open && {
       401: ['missing or wrong admin token, or an unknown or revoked API key', 'Error'],
       403: operation.apiKey ? ["an API key of another server (a key reads its own server's numbers only)", 'Error'] : ["an API key (a key reads its own server's numbers only)", 'Error'],
+      429: operation.apiKey
+        ? ['too many failed authentications from this address, or an API key over its requests per minute (Retry-After says when to try again)', 'Error']
+        : ['too many failed authentications from this address (Retry-After says when to try again)', 'Error'],
     }),
+    ...(operation.apiKey && { 503: ['the read took longer than the statement timeout and was cancelled: ask for less, or try again later', 'Error'] }),
     ...(operation.body && { 413: ['body over 100 kB', 'Error'], 415: ['body not JSON', 'Error'] }),
     500: ['anything else (details only in the log)', 'Error'],
   } as Record<number, [string, Answer]>;

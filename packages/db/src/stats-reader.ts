@@ -115,6 +115,23 @@ export interface MessageTimeline {
   timeline: TimelineEntry[];
 }
 
+/** A read of the numbers ran longer than the connection's statement_timeout (PostgreSQL cancelled it). */
+export class StatsQueryTimeoutError extends Error {
+  override readonly name = 'StatsQueryTimeoutError';
+}
+
+/** PostgreSQL's query_canceled: a statement_timeout (or an operator's pg_cancel_backend). */
+const QUERY_CANCELED = '57014';
+
+async function withinTimeout<T>(work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (error) {
+    if ((error as { code?: string }).code === QUERY_CANCELED) throw new StatsQueryTimeoutError(`reading the numbers took too long and was cancelled (${(error as Error).message})`);
+    throw error;
+  }
+}
+
 /** A query's scope on one server; the stats API's and `mailbeacon stats --json`'s answers start with it. */
 export function statsScope(server: string, query: Omit<StatsScope, 'server'>): StatsScope {
   return {
@@ -151,6 +168,10 @@ function countColumns(audience: StatsAudience): RawBuilder<unknown> {
   ]);
 }
 
+/**
+ * Give it a database whose connections have a statement_timeout (the admin API does: its own
+ * small pool) and a query over it throws StatsQueryTimeoutError.
+ */
 export class StatsReader {
   constructor(private readonly db: Kysely<Database>) {}
 
@@ -163,7 +184,11 @@ export class StatsReader {
     return sql.join(conditions, sql` and `);
   }
 
-  async summary(scope: StatsScope): Promise<StatsSummary> {
+  summary(scope: StatsScope): Promise<StatsSummary> {
+    return withinTimeout(this.readSummary(scope));
+  }
+
+  private async readSummary(scope: StatsScope): Promise<StatsSummary> {
     const where = this.where(scope, 'hour');
     const [counted, reasons] = await Promise.all([
       sql<StatsCounts & { machineOpens: number; machineClicks: number; allOpens: number; allClicks: number }>`
@@ -192,7 +217,11 @@ export class StatsReader {
   }
 
   /** One point per hour or day of the range, zero-filled, oldest first. */
-  async series(scope: StatsScope, bucket: StatsBucket): Promise<SeriesPoint[]> {
+  series(scope: StatsScope, bucket: StatsBucket): Promise<SeriesPoint[]> {
+    return withinTimeout(this.readSeries(scope, bucket));
+  }
+
+  private async readSeries(scope: StatsScope, bucket: StatsBucket): Promise<SeriesPoint[]> {
     const first = floorTo(scope.from, bucket === 'hour' ? HOUR_MS : DAY_MS);
     const step = bucket === 'hour' ? sql`interval '1 hour'` : sql`interval '1 day'`;
     const rows = await sql<SeriesPoint>`
@@ -209,7 +238,11 @@ export class StatsReader {
   }
 
   /** Every tag with mail or hits in the range, most messages first. */
-  async byTag(scope: StatsScope): Promise<TagStats[]> {
+  byTag(scope: StatsScope): Promise<TagStats[]> {
+    return withinTimeout(this.readByTag(scope));
+  }
+
+  private async readByTag(scope: StatsScope): Promise<TagStats[]> {
     const rows = await sql<StatsCounts & { tag: string }>`
       select tag, ${countColumns(scope.audience)} from hourly_stats where ${this.where(scope, 'hour')}
       group by tag order by messages desc, tag`.execute(this.db);
@@ -217,7 +250,11 @@ export class StatsReader {
   }
 
   /** The most clicked URLs across messages (people's clicks by default), over the days the range touches. */
-  async topLinks(scope: StatsScope, limit: number): Promise<LinkStats[]> {
+  topLinks(scope: StatsScope, limit: number): Promise<LinkStats[]> {
+    return withinTimeout(this.readTopLinks(scope, limit));
+  }
+
+  private async readTopLinks(scope: StatsScope, limit: number): Promise<LinkStats[]> {
     const chosen = scope.audience === 'people' ? sql`human_clicks` : sql`clicks`;
     const rows = await sql<LinkStats>`
       select min(url) as url, sum(${chosen})::float8 as clicks, sum(clicks)::float8 as "allClicks"
@@ -231,7 +268,11 @@ export class StatsReader {
    * One of the server's messages, by its token or the platform's message id (the token wins;
    * a platform id sent twice: the latest), with everything that happened to it.
    */
-  async message(server: string, idOrToken: string): Promise<MessageTimeline | undefined> {
+  message(server: string, idOrToken: string): Promise<MessageTimeline | undefined> {
+    return withinTimeout(this.readMessage(server, idOrToken));
+  }
+
+  private async readMessage(server: string, idOrToken: string): Promise<MessageTimeline | undefined> {
     const row = await this.db
       .selectFrom('messages')
       .selectAll()
