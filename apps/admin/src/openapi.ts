@@ -8,6 +8,7 @@ import {
   statsQueryInputSchema,
   trackingDomainUpdateInputSchema,
 } from '@mailbeacon/contracts';
+import { TIMELINE_HITS_SHOWN } from '@mailbeacon/db';
 import { z } from 'zod';
 import { domainCheckInputSchema } from './request-inputs';
 
@@ -165,7 +166,8 @@ const messageTimelineSchema = z.strictObject({
         z.strictObject({ type: z.literal('click'), ...hitFields, linkIndex: z.int().nonnegative(), url: z.string() }),
       ]),
     )
-    .meta({ description: 'Oldest first; raw opens and clicks older than the retention are gone (the counts stay)' }),
+    .meta({ description: `Oldest first: the send, the newest ${TIMELINE_HITS_SHOWN} opens and the newest ${TIMELINE_HITS_SHOWN} clicks; raw opens and clicks older than the retention are gone (the counts stay)` }),
+  truncated: z.boolean().meta({ description: `true when older opens or clicks were left out for the cap of ${TIMELINE_HITS_SHOWN} each (opens and clicks above still count them all)` }),
 });
 
 /** Every schema of the document, by its name under components/schemas. */

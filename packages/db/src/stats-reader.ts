@@ -111,9 +111,18 @@ export interface MessageTimeline {
   humanOpens: number;
   clicks: number;
   humanClicks: number;
-  /** Oldest first; raw opens and clicks older than the retention are gone (the counts stay). */
+  /**
+   * Oldest first: the send, then the newest TIMELINE_HITS_SHOWN opens and the newest
+   * TIMELINE_HITS_SHOWN clicks; raw opens and clicks older than the retention are gone (the
+   * counts stay).
+   */
   timeline: TimelineEntry[];
+  /** Whether older opens or clicks were left out of the timeline for the cap (not for the retention). */
+  truncated: boolean;
 }
+
+/** The newest opens (and the newest clicks) a message's timeline shows: a message opened by a scanner in a loop has thousands. */
+export const TIMELINE_HITS_SHOWN = 200;
 
 /** A read of the numbers ran longer than the connection's statement_timeout (PostgreSQL cancelled it). */
 export class StatsQueryTimeoutError extends Error {
@@ -283,10 +292,14 @@ export class StatsReader {
       .limit(1)
       .executeTakeFirst();
     if (!row) return undefined;
-    const [opens, clicks] = await Promise.all([
-      this.db.selectFrom('opens').selectAll().where('message_token', '=', row.token).orderBy('at').execute(),
-      this.db.selectFrom('clicks').selectAll().where('message_token', '=', row.token).orderBy('at').execute(),
+    // One more than shown, to know whether there were more (the counts on the row include
+    // events the retention removed, so they cannot tell).
+    const [openRows, clickRows] = await Promise.all([
+      this.db.selectFrom('opens').selectAll().where('message_token', '=', row.token).orderBy('at', 'desc').limit(TIMELINE_HITS_SHOWN + 1).execute(),
+      this.db.selectFrom('clicks').selectAll().where('message_token', '=', row.token).orderBy('at', 'desc').limit(TIMELINE_HITS_SHOWN + 1).execute(),
     ]);
+    const truncated = openRows.length > TIMELINE_HITS_SHOWN || clickRows.length > TIMELINE_HITS_SHOWN;
+    const [opens, clicks] = [openRows.slice(0, TIMELINE_HITS_SHOWN), clickRows.slice(0, TIMELINE_HITS_SHOWN)];
     const hit = (event: (typeof opens)[number] | (typeof clicks)[number]): HitDetails => ({
       at: event.at, ip: event.ip, userAgent: event.user_agent, method: event.method, machine: event.machine, machineReason: event.machine_reason,
     });
@@ -300,7 +313,7 @@ export class StatsReader {
     return {
       token: row.token, server: row.server, platformMessageId: row.platform_message_id, recipient: row.recipient, tag: row.tag,
       trackingDomain: row.tracking_domain, linkCount: row.link_count, pixel: row.pixel, sentAt: row.sent_at,
-      opens: row.opens, humanOpens: row.human_opens, clicks: row.clicks, humanClicks: row.human_clicks, timeline,
+      opens: row.opens, humanOpens: row.human_opens, clicks: row.clicks, humanClicks: row.human_clicks, timeline, truncated,
     };
   }
 }
