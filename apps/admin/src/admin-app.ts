@@ -13,6 +13,7 @@ import { requireAuthentication } from './auth';
 import { consoleCsrf } from './console-csrf';
 import { consoleApiAlias, consoleRouter, type ConsoleOptions } from './console-routes';
 import { AdminMetrics } from './metrics';
+import { apiKeyRateLimit, DEFAULT_API_KEY_REQUESTS_PER_MINUTE, FailedAuthentications } from './request-limits';
 import { openApiDocument } from './openapi';
 import { authenticateBySession, CONSOLE_PATH } from './session-auth';
 import { statsRoutes, type StatsRouteDeps } from './stats-routes';
@@ -38,6 +39,8 @@ export interface AdminDeps {
   console?: ConsoleOptions;
   /** Whose X-Forwarded-Proto/-For is believed (Express `trust proxy`). Default: nobody's. */
   trustProxy?: TrustProxy;
+  /** Requests an API key may make per minute (429 beyond). Default: DEFAULT_API_KEY_REQUESTS_PER_MINUTE. */
+  apiKeyRequestsPerMinute?: number;
 }
 
 /** A readiness answer slower than this is `not ready`. */
@@ -92,20 +95,30 @@ export function createAdminApp(deps: AdminDeps): Express {
     res.json(document);
   });
 
+  // Guessing the admin token (or a key) through the login or the API counts the same, per address.
+  const failedAuthentications = new FailedAuthentications(logger);
+
   // The console: its pages and login under /console; its API calls (/console/api/…) are the
   // API's routes below, authenticated by the session cookie instead of the bearer token.
   let csrfForSessions: RequestHandler = (_req, _res, next) => next();
   if (deps.console) {
     const csrf = consoleCsrf(deps.adminToken);
     app.use(cookieParser());
-    app.use(CONSOLE_PATH, consoleRouter({ ...deps.console, adminToken: deps.adminToken, csrf, logger }));
+    app.use(CONSOLE_PATH, consoleRouter({ ...deps.console, adminToken: deps.adminToken, csrf, logger, failedAuthentications }));
     app.use(consoleApiAlias, authenticateBySession(deps.console.sessions));
     // A browser sends the cookie whoever made it send the request: a session's state changes need the CSRF token too.
     csrfForSessions = (req, res, next) => (res.locals.authenticatedBy === 'session' ? csrf.doubleCsrfProtection(req, res, next) : next());
   }
 
   // Authentication before body parsing: nothing of an unauthenticated request is read.
-  app.use(requireAuthentication({ adminToken: deps.adminToken, apiKeys }), csrfForSessions, jsonBodiesOnly, express.json({ limit: JSON_BODY_LIMIT }));
+  app.use(
+    failedAuthentications.gate,
+    requireAuthentication({ adminToken: deps.adminToken, apiKeys, failedAuthentications }),
+    apiKeyRateLimit(deps.apiKeyRequestsPerMinute ?? DEFAULT_API_KEY_REQUESTS_PER_MINUTE, logger),
+    csrfForSessions,
+    jsonBodiesOnly,
+    express.json({ limit: JSON_BODY_LIMIT }),
+  );
 
   // Behind the token: request counts and process figures are nobody else's business.
   app.get('/metrics', async (_req, res) => {

@@ -1,5 +1,5 @@
 import { InvalidPayloadError } from '@mailbeacon/contracts';
-import { DuplicateTrackingDomainError, ServerHasApiKeysError, ServerHasDomainsError, UnknownServerError } from '@mailbeacon/db';
+import { DuplicateTrackingDomainError, ServerHasApiKeysError, ServerHasDomainsError, StatsQueryTimeoutError, UnknownServerError } from '@mailbeacon/db';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { AdminLogger } from './admin-logger';
 
@@ -43,6 +43,8 @@ function asApiError(error: unknown): ApiError | undefined {
   if (error instanceof InvalidPayloadError) return new ApiError(400, `invalid ${error.payload}`, issuesOf(error));
   if (error instanceof UnknownServerError) return new ApiError(422, error.message, [{ field: 'server', message: 'no server has this token' }]);
   if (error instanceof DuplicateTrackingDomainError || error instanceof ServerHasDomainsError || error instanceof ServerHasApiKeysError) return new ApiError(409, error.message);
+  // The database is fine, the question was too big (or it is busy): the client can narrow it or retry.
+  if (error instanceof StatsQueryTimeoutError) return new ApiError(503, 'the numbers took too long to read and the query was cancelled: ask for a shorter range (or fewer links), or try again later');
   // The router's: a path parameter whose percent-encoding is malformed (`/domains/%E0%A4%A`).
   if (error instanceof URIError && (error as HttpLibraryError).status === 400) return new ApiError(400, 'malformed percent-encoding in the path');
   const http = error as HttpLibraryError;

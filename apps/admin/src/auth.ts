@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { RequestHandler } from 'express';
 import { checkApiKey, looksLikeApiKey, type ApiKeyLookup } from './api-key-auth';
+import type { FailedAuthentications } from './request-limits';
 
 const digest = (text: string) => createHash('sha256').update(text, 'utf8').digest();
 
@@ -23,6 +24,8 @@ export interface AuthenticationOptions {
   adminToken: string;
   /** Read-only access to one server's numbers (see api-key-auth.ts). */
   apiKeys: ApiKeyLookup;
+  /** Refused credentials are counted per address there, and logged (never their value). */
+  failedAuthentications: FailedAuthentications;
 }
 
 const bearerCredential = (header: string | undefined): string | undefined => /^Bearer +(\S+) *$/i.exec(header ?? '')?.[1];
@@ -31,9 +34,11 @@ const bearerCredential = (header: string | undefined): string | undefined => /^B
  * Lets a request through when an earlier step authenticated it (a console session, see
  * authenticateBySession), with `Authorization: Bearer <admin token>` (everything), or with an
  * API key within its scope. The admin token is tried first, so an admin token that happens to
- * start with `mbk_` still works.
+ * start with `mbk_` still works. A credential refused (401) is counted against the
+ * client's address (its gate runs before this step); a request with no credential at all
+ * guesses nothing and is not counted.
  */
-export function requireAuthentication({ adminToken, apiKeys }: AuthenticationOptions): RequestHandler {
+export function requireAuthentication({ adminToken, apiKeys, failedAuthentications }: AuthenticationOptions): RequestHandler {
   const isAdminToken = adminTokenMatcher(adminToken);
   return async (req, res, next) => {
     if (res.locals.authenticatedBy !== undefined) return next();
@@ -46,11 +51,18 @@ export function requireAuthentication({ adminToken, apiKeys }: AuthenticationOpt
       const verdict = await checkApiKey(apiKeys, given, req.method, req.path);
       if (verdict.ok) {
         res.locals.authenticatedBy = 'api-key' satisfies Authentication;
+        res.locals.apiKey = verdict.apiKey;
         return next();
       }
-      if (verdict.status === 401) res.set('WWW-Authenticate', 'Bearer error="invalid_token"');
+      if (verdict.status === 401) {
+        await failedAuthentications.refused(req, 'API authentication refused: unknown or revoked API key', { reason: verdict.error });
+        res.set('WWW-Authenticate', 'Bearer error="invalid_token"');
+      }
       res.status(verdict.status).json({ error: verdict.error });
       return;
+    }
+    if (given !== undefined) {
+      await failedAuthentications.refused(req, 'API authentication refused: wrong admin token');
     }
     res.set('WWW-Authenticate', 'Bearer').status(401).json({ error: 'missing or wrong admin token (send Authorization: Bearer <ADMIN_TOKEN>)' });
   };

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { ConfigError, databaseUrl, listenHost, loadConfig, loadConfigs, logLevel, port, positiveInt, trustProxy, type Env, type LogLevel, type TrustProxy } from '@mailbeacon/contracts';
 import { z } from 'zod';
+import { DEFAULT_API_KEY_REQUESTS_PER_MINUTE } from './request-limits';
 
 export const DEFAULT_ADMIN_PORT = 8081;
 /** Loopback only: the admin API can rewire every tracking domain, so exposing it must be a decision. */
@@ -12,6 +13,9 @@ export const DEFAULT_ADMIN_TRUST_PROXY: TrustProxy = ['loopback'];
 export const DEFAULT_CONSOLE_SESSION_IDLE_MINUTES = 60;
 /** …and this long after login, however active. */
 export const DEFAULT_CONSOLE_SESSION_MAX_HOURS = 12;
+
+/** A read of the numbers (an API key holder's 400-day range…) is cancelled after this long. */
+export const DEFAULT_STATS_STATEMENT_TIMEOUT_MS = 10_000;
 
 export const GENERATED_ADMIN_TOKEN_WARNING =
   'ADMIN_TOKEN is not set: generated a random admin token for this run only (adminToken). ' +
@@ -27,6 +31,8 @@ const schema = z.object({
   ADMIN_TRUST_PROXY: trustProxy(DEFAULT_ADMIN_TRUST_PROXY),
   CONSOLE_SESSION_IDLE_MINUTES: positiveInt(DEFAULT_CONSOLE_SESSION_IDLE_MINUTES),
   CONSOLE_SESSION_MAX_HOURS: positiveInt(DEFAULT_CONSOLE_SESSION_MAX_HOURS),
+  API_KEY_REQUESTS_PER_MINUTE: positiveInt(DEFAULT_API_KEY_REQUESTS_PER_MINUTE),
+  STATS_STATEMENT_TIMEOUT_MS: positiveInt(DEFAULT_STATS_STATEMENT_TIMEOUT_MS),
   DATABASE_URL: databaseUrl(),
   LOG_LEVEL: logLevel(),
 });
@@ -42,6 +48,10 @@ export interface AdminConfig {
   trustProxy: TrustProxy;
   /** Console sessions: idle and absolute limits, in milliseconds. */
   consoleSession: { idleMs: number; maxAgeMs: number };
+  /** Requests each API key may make per minute (429 beyond). */
+  apiKeyRequestsPerMinute: number;
+  /** PostgreSQL's statement_timeout for the reads of the numbers (503 beyond). */
+  statsStatementTimeoutMs: number;
   databaseUrl: string;
   logLevel: LogLevel;
 }
@@ -68,6 +78,8 @@ export function loadAdminConfig(env: Env = process.env): AdminConfig {
     adminTokenGenerated: token === undefined,
     trustProxy: values.ADMIN_TRUST_PROXY,
     consoleSession: { idleMs: values.CONSOLE_SESSION_IDLE_MINUTES * 60_000, maxAgeMs: values.CONSOLE_SESSION_MAX_HOURS * 3_600_000 },
+    apiKeyRequestsPerMinute: values.API_KEY_REQUESTS_PER_MINUTE,
+    statsStatementTimeoutMs: values.STATS_STATEMENT_TIMEOUT_MS,
     databaseUrl: values.DATABASE_URL,
     logLevel: values.LOG_LEVEL,
   };

@@ -1,19 +1,15 @@
 import path from 'node:path';
 import express, { type Request, type RequestHandler, type Router } from 'express';
-import { rateLimit } from 'express-rate-limit';
 import type { AdminLogger } from './admin-logger';
 import { ApiError } from './api-errors';
 import { adminTokenMatcher } from './auth';
 import type { ConsoleAssets } from './console-assets';
 import type { ConsoleCsrf } from './console-csrf';
+import type { FailedAuthentications } from './request-limits';
 import { CONSOLE_PATH, hasValidSession, SESSION_COOKIE, sessionCookieOptions, sessionIdOf, type ConsoleSessions } from './session-auth';
 
 /** Where the console reaches the JSON API: the same routes as at the root, under the cookie's path. */
 export const CONSOLE_API_PATH = `${CONSOLE_PATH}/api`;
-
-/** Failed logins allowed per client address and window before it must wait. */
-export const LOGIN_ATTEMPTS = 10;
-export const LOGIN_WINDOW_MS = 15 * 60_000;
 
 export interface ConsoleOptions {
   sessions: ConsoleSessions;
@@ -48,8 +44,8 @@ const consoleSecurityHeaders: RequestHandler = (_req, res, next) => {
  * CSRF token, login and logout, and the console itself with the rest of its files (behind a
  * session). Everything else under /console/api goes to the JSON API.
  */
-export function consoleRouter(options: ConsoleOptions & { adminToken: string; csrf: ConsoleCsrf; logger: AdminLogger }): Router {
-  const { sessions, assets, csrf, logger } = options;
+export function consoleRouter(options: ConsoleOptions & { adminToken: string; csrf: ConsoleCsrf; logger: AdminLogger; failedAuthentications: FailedAuthentications }): Router {
+  const { sessions, assets, csrf, logger, failedAuthentications } = options;
   const isAdminToken = adminTokenMatcher(options.adminToken);
   const router = express.Router({ strict: true });
   router.use(consoleSecurityHeaders);
@@ -65,23 +61,10 @@ export function consoleRouter(options: ConsoleOptions & { adminToken: string; cs
     res.json({ token: csrf.generateCsrfToken(req, res, secureCookieOptions(req)) });
   });
 
-  // Only failures count, per client address (req.ip: ADMIN_TRUST_PROXY decides whose X-Forwarded-For is believed).
-  const slowDownGuessing = rateLimit({
-    windowMs: LOGIN_WINDOW_MS,
-    limit: LOGIN_ATTEMPTS,
-    skipSuccessfulRequests: true,
-    standardHeaders: 'draft-8',
-    legacyHeaders: false,
-    handler: (req, res) => {
-      logger.warn({ ip: req.ip }, 'console login refused: too many failed attempts');
-      res.status(429).json({ error: `too many failed logins from your address: wait ${LOGIN_WINDOW_MS / 60_000} minutes before trying again` });
-    },
-  });
-
-  router.post('/login', slowDownGuessing, csrf.doubleCsrfProtection, JSON_ONLY, async (req, res) => {
+  router.post('/login', failedAuthentications.gate, csrf.doubleCsrfProtection, JSON_ONLY, async (req, res) => {
     const token = (req.body as { token?: unknown } | undefined)?.token;
     if (typeof token !== 'string' || !isAdminToken(token.trim())) {
-      logger.warn({ ip: req.ip }, 'console login refused: wrong admin token');
+      await failedAuthentications.refused(req, 'console login refused: wrong admin token');
       throw new ApiError(401, 'That is not the admin token. Check ADMIN_TOKEN (npm start prints it) and try again.');
     }
     const previous = sessionIdOf(req);

@@ -1,4 +1,4 @@
-import { ApiKeyRepository, ConsoleSessionRepository, openDatabase, redact, ServerRepository, StatsReader, TrackingDomainRepository } from '@mailbeacon/db';
+import { ApiKeyRepository, ConsoleSessionRepository, createDatabase, openDatabase, redact, ServerRepository, StatsReader, TrackingDomainRepository } from '@mailbeacon/db';
 import { checkTrackingDomain, type CheckTrackingDomain } from '@mailbeacon/domains';
 import { describeError, recentCheck, runService, serveHttp, StartupError } from '@mailbeacon/service';
 import { pino, type Logger } from 'pino';
@@ -8,6 +8,13 @@ import { CONSOLE_PATH } from './session-auth';
 import { GENERATED_ADMIN_TOKEN_WARNING, loadAdminConfig, type AdminConfig } from './config';
 
 export { StartupError };
+
+/**
+ * The reads of the numbers get a pool of their own, this small, with the statement timeout on
+ * each connection: however many customers' dashboards ask at once, the console's writes and
+ * the readiness probe's `select 1` on the main pool always find a connection.
+ */
+export const STATS_CONNECTIONS = 3;
 
 export interface StartAdminOptions {
   /** Default: pino at config.logLevel. */
@@ -39,6 +46,10 @@ export async function startAdmin(config: AdminConfig, options: StartAdminOptions
     throw new StartupError(`cannot open the database ${redact(config.databaseUrl)}: ${describeError(error)}`);
   }
 
+  // Migrated above: this pool only connects.
+  const statsDb = createDatabase(config.databaseUrl, { maxConnections: STATS_CONNECTIONS, statementTimeoutMs: config.statsStatementTimeoutMs });
+  const closeDatabases = () => Promise.all([db.destroy(), statsDb.destroy()]);
+
   // The API serves without the console's files; the console then says why it is missing.
   let assets;
   try {
@@ -51,13 +62,14 @@ export async function startAdmin(config: AdminConfig, options: StartAdminOptions
   const app = createAdminApp({
     servers: new ServerRepository(db),
     domains: new TrackingDomainRepository(db),
-    stats: new StatsReader(db),
+    stats: new StatsReader(statsDb),
     apiKeys: new ApiKeyRepository(db),
     checkDomain: options.checkDomain ?? checkTrackingDomain,
     adminToken: config.adminToken,
     logger,
     console: { sessions: new ConsoleSessionRepository(db, config.consoleSession), sessionMaxAgeMs: config.consoleSession.maxAgeMs, assets },
     trustProxy: config.trustProxy,
+    apiKeyRequestsPerMinute: config.apiKeyRequestsPerMinute,
     // Ready while PostgreSQL answers `select 1` (a success within the last 3 s counts).
     ready: recentCheck(() => db.selectNoFrom((eb) => eb.lit(1).as('one')).execute(), { name: 'PostgreSQL' }),
   });
@@ -65,7 +77,7 @@ export async function startAdmin(config: AdminConfig, options: StartAdminOptions
   try {
     http = await serveHttp(app, config.port, config.host, options.shutdownGraceMs ?? 10_000);
   } catch (error) {
-    await db.destroy();
+    await closeDatabases();
     throw error;
   }
   const { url } = http;
@@ -78,7 +90,7 @@ export async function startAdmin(config: AdminConfig, options: StartAdminOptions
   const close = () =>
     (closing ??= (async () => {
       await http.close();
-      await db.destroy();
+      await closeDatabases();
       logger.info('admin API stopped');
     })());
   return { url, consoleUrl, close };

@@ -8,6 +8,7 @@ import {
   statsQueryInputSchema,
   trackingDomainUpdateInputSchema,
 } from '@mailbeacon/contracts';
+import { TIMELINE_HITS_SHOWN } from '@mailbeacon/db';
 import { z } from 'zod';
 import { domainCheckInputSchema } from './request-inputs';
 
@@ -165,7 +166,8 @@ const messageTimelineSchema = z.strictObject({
         z.strictObject({ type: z.literal('click'), ...hitFields, linkIndex: z.int().nonnegative(), url: z.string() }),
       ]),
     )
-    .meta({ description: 'Oldest first; raw opens and clicks older than the retention are gone (the counts stay)' }),
+    .meta({ description: `Oldest first: the send, the newest ${TIMELINE_HITS_SHOWN} opens and the newest ${TIMELINE_HITS_SHOWN} clicks; raw opens and clicks older than the retention are gone (the counts stay)` }),
+  truncated: z.boolean().meta({ description: `true when older opens or clicks were left out for the cap of ${TIMELINE_HITS_SHOWN} each (opens and clicks above still count them all)` }),
 });
 
 /** Every schema of the document, by its name under components/schemas. */
@@ -373,7 +375,11 @@ function operationObject(operation: Operation): Record<string, unknown> {
     ...(!operation.open && {
       401: ['missing or wrong admin token, or an unknown or revoked API key', 'Error'],
       403: operation.apiKey ? ["an API key of another server (a key reads its own server's numbers only)", 'Error'] : ["an API key (a key reads its own server's numbers only)", 'Error'],
+      429: operation.apiKey
+        ? ['too many failed authentications from this address, or an API key over its requests per minute (Retry-After says when to try again)', 'Error']
+        : ['too many failed authentications from this address (Retry-After says when to try again)', 'Error'],
     }),
+    ...(operation.apiKey && { 503: ['the read took longer than the statement timeout and was cancelled: ask for less, or try again later', 'Error'] }),
     ...(operation.body && { 413: ['body over 100 kB', 'Error'], 415: ['body not JSON', 'Error'] }),
     500: ['anything else (details only in the log)', 'Error'],
   } as Record<number, [string, Answer]>;

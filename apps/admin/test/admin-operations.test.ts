@@ -7,7 +7,7 @@ import { startAdmin, type RunningAdmin } from '../src/main';
 
 const TOKEN = 'operations-test-admin-token';
 const auth = { Authorization: `Bearer ${TOKEN}` };
-const config = (databaseUrl: string): AdminConfig => ({ port: 0, host: '127.0.0.1', adminToken: TOKEN, adminTokenGenerated: false, trustProxy: false, consoleSession: { idleMs: 3_600_000, maxAgeMs: 43_200_000 }, databaseUrl, logLevel: 'silent' });
+const config = (databaseUrl: string): AdminConfig => ({ port: 0, host: '127.0.0.1', adminToken: TOKEN, adminTokenGenerated: false, trustProxy: false, consoleSession: { idleMs: 3_600_000, maxAgeMs: 43_200_000 }, apiKeyRequestsPerMinute: 120, statsStatementTimeoutMs: 10_000, databaseUrl, logLevel: 'silent' });
 
 /** A sample's value in a Prometheus text exposition (labels given in their exposition order). */
 const sample = (text: string, series: string) => Number(text.split('\n').find((line) => line.startsWith(`${series} `))?.slice(series.length + 1));

@@ -17,7 +17,7 @@ let config: AdminConfig;
 
 beforeAll(async () => {
   temp = await temporaryDatabase();
-  config = { port: 0, host: '127.0.0.1', adminToken: TOKEN, adminTokenGenerated: false, trustProxy: false, consoleSession: { idleMs: 3_600_000, maxAgeMs: 43_200_000 }, databaseUrl: temp.url, logLevel: 'silent' };
+  config = { port: 0, host: '127.0.0.1', adminToken: TOKEN, adminTokenGenerated: false, trustProxy: false, consoleSession: { idleMs: 3_600_000, maxAgeMs: 43_200_000 }, apiKeyRequestsPerMinute: 120, statsStatementTimeoutMs: 10_000, databaseUrl: temp.url, logLevel: 'silent' };
 });
 
 afterAll(async () => {

@@ -220,6 +220,27 @@ describe('what an API key may do', () => {
   });
 });
 
+describe('the rate of each key', () => {
+  test('a key over its requests per minute gets 429 with Retry-After; other keys and the admin token are not slowed', async () => {
+    const server = await newServer('Busy customer');
+    const { key: busy, prefix } = await newKey(server, 'dashboard');
+    const { key: calm } = await newKey(server, 'reports');
+    const log = capturingLogger('debug');
+    const limited = adminAppOver(temp.db, TOKEN, log.logger, { apiKeyRequestsPerMinute: 3 });
+    const summary = (credential: string) => request(limited).get(`/servers/${server}/stats/summary`).query(DAY).set(bearer(credential));
+    for (let i = 0; i < 3; i++) await summary(busy).expect(200);
+    const refused = await summary(busy).expect(429);
+    expect(refused.body).toEqual({ error: expect.stringMatching(new RegExp(`^API key ${prefix}… is over its rate of 3 requests a minute: retry after \\d+ seconds$`)) });
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+    expect(Number(refused.headers['retry-after'])).toBeLessThanOrEqual(60);
+    await request(limited).get(`/servers/${server}/messages/nothing`).set(bearer(busy)).expect(429);
+    await summary(calm).expect(200);
+    for (let i = 0; i < 5; i++) await summary(TOKEN).expect(200);
+    expect(log.records).toContainEqual(expect.objectContaining({ msg: 'API key over its rate', server, level: 40 }));
+    expect(JSON.stringify(log.records)).not.toContain(busy.slice(12));
+  });
+});
+
 test('an admin token that happens to start with mbk_ is still the admin token', async () => {
   const adminToken = `mbk_${'z'.repeat(43)}`;
   const mimic = adminAppOver(temp.db, adminToken, capturingLogger('fatal').logger);

@@ -11,6 +11,8 @@ describe('loadAdminConfig', () => {
       adminTokenGenerated: true,
       trustProxy: ['loopback'],
       consoleSession: { idleMs: 60 * 60_000, maxAgeMs: 12 * 3_600_000 },
+      apiKeyRequestsPerMinute: 120,
+      statsStatementTimeoutMs: 10_000,
       databaseUrl: 'postgres://postgres@127.0.0.1:5432/mailbeacon',
       logLevel: 'info',
     });
@@ -30,6 +32,8 @@ describe('loadAdminConfig', () => {
         ADMIN_TRUST_PROXY: '10.0.0.0/8, loopback',
         CONSOLE_SESSION_IDLE_MINUTES: '15',
         CONSOLE_SESSION_MAX_HOURS: '8',
+        API_KEY_REQUESTS_PER_MINUTE: '30',
+        STATS_STATEMENT_TIMEOUT_MS: '2500',
       }),
     ).toEqual({
       port: 9000,
@@ -38,6 +42,8 @@ describe('loadAdminConfig', () => {
       adminTokenGenerated: false,
       trustProxy: ['10.0.0.0/8', 'loopback'],
       consoleSession: { idleMs: 15 * 60_000, maxAgeMs: 8 * 3_600_000 },
+      apiKeyRequestsPerMinute: 30,
+      statsStatementTimeoutMs: 2500,
       databaseUrl: 'postgresql://u:p@db:5432/mb',
       logLevel: 'debug',
     });
@@ -58,6 +64,8 @@ describe('loadAdminConfig', () => {
         ADMIN_TRUST_PROXY: 'true',
         CONSOLE_SESSION_IDLE_MINUTES: '0',
         CONSOLE_SESSION_MAX_HOURS: 'a day',
+        API_KEY_REQUESTS_PER_MINUTE: '0',
+        STATS_STATEMENT_TIMEOUT_MS: '5s',
       });
     } catch (caught) {
       error = caught;
@@ -69,10 +77,12 @@ describe('loadAdminConfig', () => {
       'ADMIN_PORT',
       'ADMIN_TOKEN',
       'ADMIN_TRUST_PROXY',
+      'API_KEY_REQUESTS_PER_MINUTE',
       'CONSOLE_SESSION_IDLE_MINUTES',
       'CONSOLE_SESSION_MAX_HOURS',
       'DATABASE_URL',
       'LOG_LEVEL',
+      'STATS_STATEMENT_TIMEOUT_MS',
     ]);
     expect(problems.find((problem) => problem.variable === 'ADMIN_TOKEN')?.message).toBe('must be at least 16 characters long (got 12 characters)');
     expect((error as ConfigError).message).not.toContain('short-secret');

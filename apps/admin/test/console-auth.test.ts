@@ -8,7 +8,7 @@ import request from 'supertest';
 import type { TrustProxy } from '@mailbeacon/contracts';
 import { adminAppOver } from './admin-over-database';
 import { ConsoleAssetsMissingError, findConsoleAssets, type ConsoleAssets } from '../src/console-assets';
-import { LOGIN_ATTEMPTS } from '../src/console-routes';
+import { FAILED_AUTHENTICATIONS_ALLOWED as LOGIN_ATTEMPTS } from '../src/request-limits';
 
 /*
  * The console's sessions, CSRF protection and gatekeeping, over HTTP against the real app,
@@ -123,8 +123,59 @@ describe('login', () => {
     const attempt = (admin: string) => request(app).post('/console/login').set('Cookie', cookies).set('X-CSRF-Token', token).send({ token: admin });
     for (let i = 0; i < LOGIN_ATTEMPTS; i++) await attempt('wrong-token-wrong-token').expect(401);
     const refused = await attempt(TOKEN).expect(429);
-    expect(refused.body.error).toMatch(/^too many failed logins from your address: wait 15 minutes/);
+    expect(refused.body.error).toMatch(/^too many failed authentications from your address: wait 15 minutes/);
     expect(setCookie(refused, 'mailbeacon_console_session')).toBeUndefined();
+  });
+});
+
+describe('guessing the admin token through the API', () => {
+  const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
+
+  test(`after ${LOGIN_ATTEMPTS} wrong bearer tokens even the right one waits; each refusal is logged, never the guess`, async () => {
+    const { logger, records } = capturingLogger('debug');
+    const app = adminAppOver(temp.db, TOKEN, logger);
+    for (let i = 0; i < LOGIN_ATTEMPTS; i++) await request(app).get(i % 2 ? '/servers' : '/domains').set(bearer(`guess-number-${i}-of-the-token`)).expect(401);
+    const refused = await request(app).get('/servers').set(bearer(TOKEN)).expect(429);
+    expect(refused.body.error).toMatch(/^too many failed authentications from your address: wait 15 minutes/);
+    expect(refused.headers['retry-after']).toMatch(/^\d+$/);
+    const refusals = records.filter((record) => record.msg === 'API authentication refused: wrong admin token');
+    expect(refusals).toHaveLength(LOGIN_ATTEMPTS);
+    expect(refusals[0]).toMatchObject({ level: 40, ip: expect.any(String), path: '/domains' });
+    expect(records).toContainEqual(expect.objectContaining({ msg: 'authentication refused: too many failed attempts from this address', path: '/servers' }));
+    expect(JSON.stringify(records)).not.toMatch(/guess-number/);
+  });
+
+  test('unknown API keys count too, and so do wrong tokens at the login: one count per address', async () => {
+    const app = consoleApp();
+    const { token, cookies } = await csrf(app);
+    const half = LOGIN_ATTEMPTS / 2;
+    for (let i = 0; i < half; i++) await request(app).post('/console/login').set('Cookie', cookies).set('X-CSRF-Token', token).send({ token: `wrong-${i}` }).expect(401);
+    for (let i = 0; i < half; i++) await request(app).get('/console/api/servers').set(bearer(`mbk_not-a-key-${i}`)).expect(401);
+    await request(app).get('/servers').set(bearer(TOKEN)).expect(429);
+    await request(app).post('/console/login').set('Cookie', cookies).set('X-CSRF-Token', token).send({ token: TOKEN }).expect(429);
+  });
+
+  test('addresses are counted apart (behind a trusted proxy, by X-Forwarded-For)', async () => {
+    const app = consoleApp({ trustProxy: ['loopback'] });
+    for (let i = 0; i < LOGIN_ATTEMPTS; i++) await request(app).get('/servers').set('X-Forwarded-For', '198.51.100.7').set(bearer(`wrong-${i}`)).expect(401);
+    await request(app).get('/servers').set('X-Forwarded-For', '198.51.100.7').set(bearer(TOKEN)).expect(429);
+    await request(app).get('/servers').set('X-Forwarded-For', '198.51.100.8').set(bearer(TOKEN)).expect(200);
+  });
+
+  test('successful requests, refusals that guess nothing (no credential, 404, 400) and a session\'s requests do not count', async () => {
+    const app = consoleApp();
+    const session = await login(app);
+    for (let i = 0; i < LOGIN_ATTEMPTS + 2; i++) {
+      await request(app).get('/servers').set(bearer(TOKEN)).expect(200);
+      await request(app).get('/domains/nothing.example').set(bearer(TOKEN)).expect(404);
+      await request(app).post('/servers').set(bearer(TOKEN)).send({}).expect(400);
+      await request(app).get('/servers').expect(401);
+      await request(app).get('/console/api/servers').set('Cookie', session.cookies).expect(200);
+    }
+    // A session keeps working while its address is locked out for guessing.
+    for (let i = 0; i < LOGIN_ATTEMPTS; i++) await request(app).get('/servers').set(bearer(`wrong-${i}`)).expect(401);
+    await request(app).get('/servers').set(bearer(TOKEN)).expect(429);
+    await request(app).get('/console/api/servers').set('Cookie', session.cookies).expect(200);
   });
 });
 

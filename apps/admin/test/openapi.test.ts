@@ -258,7 +258,7 @@ describe('real answers validate against the documented schemas', () => {
     expect(links({ ...scope, audience: 'bots', limit: 20, links: [] })).toBe(false);
     expect(links({ ...scope, limit: 20, links: [], by: 'day' })).toBe(false);
     const message = schemaOf('/servers/{token}/messages/{idOrToken}');
-    const sent = { token: 't', server: 'abc', platformMessageId: null, recipient: null, tag: null, trackingDomain: null, linkCount: null, pixel: null, sentAt: null, opens: 0, humanOpens: 0, clicks: 0, humanClicks: 0 };
+    const sent = { token: 't', server: 'abc', platformMessageId: null, recipient: null, tag: null, trackingDomain: null, linkCount: null, pixel: null, sentAt: null, opens: 0, humanOpens: 0, clicks: 0, humanClicks: 0, truncated: false };
     expect(message({ ...sent, timeline: [{ type: 'sent', at: scope.from }] })).toBe(true);
     expect(message({ ...sent, timeline: [{ type: 'bounce', at: scope.from }] })).toBe(false);
     expect(message({ ...sent, timeline: [{ type: 'sent', at: scope.from, ip: null }] })).toBe(false);

@@ -1,5 +1,8 @@
-import { ServerRepository } from '@mailbeacon/db';
-import { BROWSER_AGENT, capturingLogger, FIXTURE_DOMAIN, linkUrl, temporaryDatabase, type TemporaryDatabase } from '@mailbeacon/testing';
+import { StatsWriter } from '@mailbeacon/aggregate';
+import { EventPartitions, ServerRepository, TIMELINE_HITS_SHOWN } from '@mailbeacon/db';
+import {
+  BROWSER_AGENT, capturingLogger, clickEventFixture as clickEvent, FIXTURE_DOMAIN, fixtureToken, linkUrl, messageEventFixture as messageEvent, openEventFixture as openEvent, temporaryDatabase, type TemporaryDatabase,
+} from '@mailbeacon/testing';
 import type { Express } from 'express';
 import request from 'supertest';
 import { adminAppOver } from './admin-over-database';
@@ -123,7 +126,7 @@ describe('GET /servers/:token/messages/:idOrToken', () => {
     const res = await get(`/servers/${server}/messages/${encodeURIComponent('<a@platform.example>')}`).expect(200);
     expect(res.body).toMatchObject({
       token: a, server, platformMessageId: '<a@platform.example>', tag: 'promo', trackingDomain: FIXTURE_DOMAIN, linkCount: 5, pixel: true,
-      sentAt: iso(T0), opens: 2, humanOpens: 1, clicks: 2, humanClicks: 1,
+      sentAt: iso(T0), opens: 2, humanOpens: 1, clicks: 2, humanClicks: 1, truncated: false,
     });
     expect(res.body.timeline).toEqual([
       { type: 'sent', at: iso(T0) },
@@ -134,6 +137,32 @@ describe('GET /servers/:token/messages/:idOrToken', () => {
     ]);
     const byToken = await get(`/servers/${server}/messages/${a}`).expect(200);
     expect(byToken.body).toEqual(res.body);
+  });
+
+  test(`the timeline shows the newest ${TIMELINE_HITS_SHOWN} opens and clicks and says it is truncated; the counts keep them all`, async () => {
+    // A server of its own: the other tests' numbers stay those of the script.
+    const server = (await new ServerRepository(temp.db).create('Scanned a lot')).token;
+    const writer = new StatsWriter(temp.db, new EventPartitions(temp.db));
+    const [busy, full] = [fixtureToken('timeline-busy'), fixtureToken('timeline-full')];
+    const minute = (n: number) => T0 + n * 60_000;
+    await writer.write([messageEvent(busy, { at: T0, server }), messageEvent(full, { at: T0, server })]);
+    await writer.write(Array.from({ length: TIMELINE_HITS_SHOWN + 5 }, (_, i) => openEvent(busy, { at: minute(i + 1), server })));
+    await writer.write([clickEvent(busy, 2, { at: minute(1000), server })]);
+    await writer.write(Array.from({ length: TIMELINE_HITS_SHOWN }, (_, i) => openEvent(full, { at: minute(i + 1), server })));
+
+    const res = await get(`/servers/${server}/messages/${busy}`).expect(200);
+    expect(res.body).toMatchObject({ opens: TIMELINE_HITS_SHOWN + 5, clicks: 1, truncated: true });
+    const opens = res.body.timeline.filter((entry: { type: string }) => entry.type === 'open');
+    expect(opens).toHaveLength(TIMELINE_HITS_SHOWN);
+    // The newest, oldest first: the five oldest opens are left out; the send and the click stay.
+    expect(opens[0].at).toBe(iso(minute(6)));
+    expect(opens.at(-1).at).toBe(iso(minute(TIMELINE_HITS_SHOWN + 5)));
+    expect(res.body.timeline[0]).toEqual({ type: 'sent', at: iso(T0) });
+    expect(res.body.timeline.at(-1)).toMatchObject({ type: 'click', at: iso(minute(1000)) });
+
+    const exactly = await get(`/servers/${server}/messages/${full}`).expect(200);
+    expect(exactly.body).toMatchObject({ opens: TIMELINE_HITS_SHOWN, truncated: false });
+    expect(exactly.body.timeline).toHaveLength(TIMELINE_HITS_SHOWN + 1);
   });
 
   test('another server\'s message is not found through this server', async () => {

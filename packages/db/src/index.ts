@@ -16,7 +16,7 @@ export { loadTrackingSettings } from './tracking-settings';
 export type { TrackingSettings } from './tracking-settings';
 export { TrackingSettingsListener, TRACKING_SETTINGS_CHANNEL, TRACKING_SETTINGS_LISTENER_NAME } from './tracking-settings-listener';
 export type { TrackingSettingsListenerOptions } from './tracking-settings-listener';
-export { StatsReader, statsScope } from './stats-reader';
+export { StatsReader, StatsQueryTimeoutError, TIMELINE_HITS_SHOWN, statsScope } from './stats-reader';
 export type {
   StatsAudience, StatsBucket, StatsScope, StatsCounts, StatsRates, StatsSummary, MachineShare, MachineReasonCount, SeriesPoint, TagStats, LinkStats,
   MessageTimeline, TimelineEntry,

@@ -111,8 +111,34 @@ export interface MessageTimeline {
   humanOpens: number;
   clicks: number;
   humanClicks: number;
-  /** Oldest first; raw opens and clicks older than the retention are gone (the counts stay). */
+  /**
+   * Oldest first: the send, then the newest TIMELINE_HITS_SHOWN opens and the newest
+   * TIMELINE_HITS_SHOWN clicks; raw opens and clicks older than the retention are gone (the
+   * counts stay).
+   */
   timeline: TimelineEntry[];
+  /** Whether older opens or clicks were left out of the timeline for the cap (not for the retention). */
+  truncated: boolean;
+}
+
+/** The newest opens (and the newest clicks) a message's timeline shows: a message opened by a scanner in a loop has thousands. */
+export const TIMELINE_HITS_SHOWN = 200;
+
+/** A read of the numbers ran longer than the connection's statement_timeout (PostgreSQL cancelled it). */
+export class StatsQueryTimeoutError extends Error {
+  override readonly name = 'StatsQueryTimeoutError';
+}
+
+/** PostgreSQL's query_canceled: a statement_timeout (or an operator's pg_cancel_backend). */
+const QUERY_CANCELED = '57014';
+
+async function withinTimeout<T>(work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (error) {
+    if ((error as { code?: string }).code === QUERY_CANCELED) throw new StatsQueryTimeoutError(`reading the numbers took too long and was cancelled (${(error as Error).message})`);
+    throw error;
+  }
 }
 
 /** A query's scope on one server; the stats API's and `mailbeacon stats --json`'s answers start with it. */
@@ -151,6 +177,10 @@ function countColumns(audience: StatsAudience): RawBuilder<unknown> {
   ]);
 }
 
+/**
+ * Give it a database whose connections have a statement_timeout (the admin API does: its own
+ * small pool) and a query over it throws StatsQueryTimeoutError.
+ */
 export class StatsReader {
   constructor(private readonly db: Kysely<Database>) {}
 
@@ -163,7 +193,11 @@ export class StatsReader {
     return sql.join(conditions, sql` and `);
   }
 
-  async summary(scope: StatsScope): Promise<StatsSummary> {
+  summary(scope: StatsScope): Promise<StatsSummary> {
+    return withinTimeout(this.readSummary(scope));
+  }
+
+  private async readSummary(scope: StatsScope): Promise<StatsSummary> {
     const where = this.where(scope, 'hour');
     const [counted, reasons] = await Promise.all([
       sql<StatsCounts & { machineOpens: number; machineClicks: number; allOpens: number; allClicks: number }>`
@@ -192,7 +226,11 @@ export class StatsReader {
   }
 
   /** One point per hour or day of the range, zero-filled, oldest first. */
-  async series(scope: StatsScope, bucket: StatsBucket): Promise<SeriesPoint[]> {
+  series(scope: StatsScope, bucket: StatsBucket): Promise<SeriesPoint[]> {
+    return withinTimeout(this.readSeries(scope, bucket));
+  }
+
+  private async readSeries(scope: StatsScope, bucket: StatsBucket): Promise<SeriesPoint[]> {
     const first = floorTo(scope.from, bucket === 'hour' ? HOUR_MS : DAY_MS);
     const step = bucket === 'hour' ? sql`interval '1 hour'` : sql`interval '1 day'`;
     const rows = await sql<SeriesPoint>`
@@ -209,7 +247,11 @@ export class StatsReader {
   }
 
   /** Every tag with mail or hits in the range, most messages first. */
-  async byTag(scope: StatsScope): Promise<TagStats[]> {
+  byTag(scope: StatsScope): Promise<TagStats[]> {
+    return withinTimeout(this.readByTag(scope));
+  }
+
+  private async readByTag(scope: StatsScope): Promise<TagStats[]> {
     const rows = await sql<StatsCounts & { tag: string }>`
       select tag, ${countColumns(scope.audience)} from hourly_stats where ${this.where(scope, 'hour')}
       group by tag order by messages desc, tag`.execute(this.db);
@@ -217,7 +259,11 @@ export class StatsReader {
   }
 
   /** The most clicked URLs across messages (people's clicks by default), over the days the range touches. */
-  async topLinks(scope: StatsScope, limit: number): Promise<LinkStats[]> {
+  topLinks(scope: StatsScope, limit: number): Promise<LinkStats[]> {
+    return withinTimeout(this.readTopLinks(scope, limit));
+  }
+
+  private async readTopLinks(scope: StatsScope, limit: number): Promise<LinkStats[]> {
     const chosen = scope.audience === 'people' ? sql`human_clicks` : sql`clicks`;
     const rows = await sql<LinkStats>`
       select min(url) as url, sum(${chosen})::float8 as clicks, sum(clicks)::float8 as "allClicks"
@@ -231,7 +277,11 @@ export class StatsReader {
    * One of the server's messages, by its token or the platform's message id (the token wins;
    * a platform id sent twice: the latest), with everything that happened to it.
    */
-  async message(server: string, idOrToken: string): Promise<MessageTimeline | undefined> {
+  message(server: string, idOrToken: string): Promise<MessageTimeline | undefined> {
+    return withinTimeout(this.readMessage(server, idOrToken));
+  }
+
+  private async readMessage(server: string, idOrToken: string): Promise<MessageTimeline | undefined> {
     const row = await this.db
       .selectFrom('messages')
       .selectAll()
@@ -242,10 +292,14 @@ export class StatsReader {
       .limit(1)
       .executeTakeFirst();
     if (!row) return undefined;
-    const [opens, clicks] = await Promise.all([
-      this.db.selectFrom('opens').selectAll().where('message_token', '=', row.token).orderBy('at').execute(),
-      this.db.selectFrom('clicks').selectAll().where('message_token', '=', row.token).orderBy('at').execute(),
+    // One more than shown, to know whether there were more (the counts on the row include
+    // events the retention removed, so they cannot tell).
+    const [openRows, clickRows] = await Promise.all([
+      this.db.selectFrom('opens').selectAll().where('message_token', '=', row.token).orderBy('at', 'desc').limit(TIMELINE_HITS_SHOWN + 1).execute(),
+      this.db.selectFrom('clicks').selectAll().where('message_token', '=', row.token).orderBy('at', 'desc').limit(TIMELINE_HITS_SHOWN + 1).execute(),
     ]);
+    const truncated = openRows.length > TIMELINE_HITS_SHOWN || clickRows.length > TIMELINE_HITS_SHOWN;
+    const [opens, clicks] = [openRows.slice(0, TIMELINE_HITS_SHOWN), clickRows.slice(0, TIMELINE_HITS_SHOWN)];
     const hit = (event: (typeof opens)[number] | (typeof clicks)[number]): HitDetails => ({
       at: event.at, ip: event.ip, userAgent: event.user_agent, method: event.method, machine: event.machine, machineReason: event.machine_reason,
     });
@@ -259,7 +313,7 @@ export class StatsReader {
     return {
       token: row.token, server: row.server, platformMessageId: row.platform_message_id, recipient: row.recipient, tag: row.tag,
       trackingDomain: row.tracking_domain, linkCount: row.link_count, pixel: row.pixel, sentAt: row.sent_at,
-      opens: row.opens, humanOpens: row.human_opens, clicks: row.clicks, humanClicks: row.human_clicks, timeline,
+      opens: row.opens, humanOpens: row.human_opens, clicks: row.clicks, humanClicks: row.human_clicks, timeline, truncated,
     };
   }
 }

@@ -78,6 +78,7 @@ function MessageDetails({ message }: { message: MessageTimeline }) {
         ))}
       </dl>
       <h3 className="timeline-title">Timeline</h3>
+      {message.truncated && <TruncationNote message={message} />}
       <ol className="timeline" aria-label="Timeline">
         {message.timeline.map((entry, index) => (
           <TimelineItem key={index} entry={entry} />
@@ -85,6 +86,16 @@ function MessageDetails({ message }: { message: MessageTimeline }) {
       </ol>
       {message.timeline.length === 1 && <p className="muted">Not opened or clicked yet.</p>}
     </div>
+  );
+}
+
+/** The API caps a timeline at the newest opens and clicks; say how many of each are shown. */
+function TruncationNote({ message }: { message: MessageTimeline }) {
+  const shown = (type: TimelineEntry['type']) => message.timeline.filter((entry) => entry.type === type).length;
+  return (
+    <p className="muted" role="note">
+      Showing the newest {formatCount(shown('open'))} of {formatCount(message.opens)} opens and the newest {formatCount(shown('click'))} of {formatCount(message.clicks)} clicks.
+    </p>
   );
 }
 
