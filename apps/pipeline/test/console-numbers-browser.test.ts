@@ -28,6 +28,20 @@ const PERSON_AGENT = BROWSER_AGENT;
 const BOT_AGENT = 'curl/8.5.0';
 const TIMEOUT_MS = 180_000;
 
+/**
+ * A page's init script (the tests have no DOM types, hence a string): each stats request the page
+ * makes is noted in `statsCalls`, with whether React had put anything in #root yet.
+ */
+const NOTE_STATS_CALLS = `
+  window.statsCalls = [];
+  const fetchOfPage = window.fetch.bind(window);
+  window.fetch = (input, init) => {
+    const url = new URL(input instanceof Request ? input.url : String(input), location.href);
+    if (url.pathname.includes('/stats/')) statsCalls.push({ name: url.pathname.split('/').pop(), rendered: (document.getElementById('root')?.childElementCount ?? 0) > 0 });
+    return fetchOfPage(input, init);
+  };`;
+const statsCalls = (tab: Page) => tab.evaluate(() => (globalThis as unknown as { statsCalls: Array<{ name: string; rendered: boolean }> }).statsCalls);
+
 const HTML = `<!doctype html><html><body><h1>Spring sale</h1>
 <p><a href="${CLICKED_URL.replace(/&/g, '&amp;')}">Linen shirts</a></p>
 <p><a href="${OTHER_URL}">Unsubscribe</a></p></body></html>`;
@@ -300,6 +314,38 @@ describe('the numbers in the console, after a send → open → click through th
       } finally {
         release();
         await page.unroute(/\/stats\/(tags|links)\?/);
+      }
+    },
+    TIMEOUT_MS,
+  );
+
+  test(
+    "the figures' two requests leave before React's first render, once each, and the page adopts their answers",
+    async () => {
+      // A tab of its own (the same login), whose fetch notes, per stats request, whether React had put anything on screen yet.
+      const tab = await page.context().newPage();
+      try {
+        await tab.addInitScript(NOTE_STATS_CALLS);
+        await tab.goto(numbersUrl('?range=7d'));
+        await tab.getByRole('table', { name: 'Top links' }).waitFor();
+        await tab.locator('.chart canvas').waitFor();
+        expect(await tab.getByRole('group', { name: 'Messages sent', exact: true }).locator('.kpi-value').textContent()).toBe('1');
+        const calls = await statsCalls(tab);
+        expect(calls.filter((call) => call.name === 'summary' || call.name === 'series').sort((a, b) => a.name.localeCompare(b.name))).toEqual([
+          { name: 'series', rendered: false },
+          { name: 'summary', rendered: false },
+        ]);
+        expect(calls.map((call) => call.name).sort()).toEqual(['links', 'series', 'summary', 'tags']);
+
+        // Another view, then back: asked afresh (the prefetch answered the first view only).
+        await tab.getByRole('button', { name: 'Today', exact: true }).click();
+        await tab.waitForFunction((count) => (globalThis as unknown as { statsCalls: unknown[] }).statsCalls.length === count, 8);
+        await tab.goBack();
+        await tab.waitForFunction((count) => (globalThis as unknown as { statsCalls: unknown[] }).statsCalls.length === count, 12);
+        const later = (await statsCalls(tab)).slice(4);
+        expect(later.every((call) => call.rendered)).toBe(true);
+      } finally {
+        await tab.close();
       }
     },
     TIMEOUT_MS,

@@ -6,7 +6,9 @@ import { DomainFormPage } from './pages/domain-form-page';
 import { NumbersPage, ServerNumbersPage } from './pages/numbers-page';
 import { ServerPage } from './pages/server-page';
 import { ServersPage } from './pages/servers-page';
-import { href, useRoute, type Route } from './router';
+import { prefetchNumbers } from './numbers/use-numbers';
+import { viewOf, statsQueryOf } from './numbers/numbers-view';
+import { href, parseRoute, useRoute, type Route } from './router';
 
 function Page({ route }: { route: Route }) {
   switch (route.page) {
@@ -41,6 +43,10 @@ function Console() {
     </Layout>
   );
 }
+
+// The numbers page's first figures are asked for now, while React renders (see prefetchNumbers).
+const openedOn = parseRoute(window.location.hash);
+if (openedOn.page === 'server-numbers') prefetchNumbers(openedOn.token, statsQueryOf(viewOf(openedOn.params)));
 
 createRoot(document.getElementById('root')!).render(
   <StrictMode>

@@ -26,6 +26,23 @@ function explained(failure: unknown): string {
   return failure instanceof Error ? failure.message : String(failure);
 }
 
+/** The summary and the series main.tsx asked for before React rendered, for the view the page opened on. */
+let prefetched: { token: string; key: string; answers: Promise<[StatsSummary, StatsSeries]> } | undefined;
+
+const summaryAndSeries = (token: string, query: URLSearchParams) => Promise.all([api.summary(token, query), api.series(token, query)]);
+
+/**
+ * Asks for the summary and the series of the view the console opens on before React's first render
+ * (main.tsx): the entry script and React's first render take about as long as the two queries, so
+ * they no longer run one after the other (bench:console's render measurement). useNumbers adopts
+ * the answers when its first view is this one.
+ */
+export function prefetchNumbers(token: string, query: URLSearchParams): void {
+  const answers = summaryAndSeries(token, query);
+  answers.catch(() => undefined); // a failure is shown by the useNumbers that adopts it
+  prefetched = { token, key: query.toString(), answers };
+}
+
 /**
  * Loads the numbers of `query` in two steps: the summary and the series (the figures and the chart
  * at the top of the page), then the tags and the links (the tables below). PostgreSQL answers four
@@ -39,8 +56,14 @@ export function useNumbers(token: string, query: URLSearchParams): LoadedNumbers
   const [generation, setGeneration] = useState(0);
   useEffect(() => {
     let current = true;
+    // The prefetch stays until an effect still current takes its answers: StrictMode's second run adopts it too.
+    const adopted = generation === 0 && prefetched?.token === token && prefetched.key === key ? prefetched.answers : undefined;
+    if (!adopted) prefetched = undefined;
     (async () => {
-      const [summary, series] = await Promise.all([api.summary(token, query), api.series(token, query)]);
+      const answers = adopted ?? summaryAndSeries(token, query);
+      const [summary, series] = await answers.finally(() => {
+        if (current && prefetched?.answers === answers) prefetched = undefined; // a later visit asks afresh
+      });
       if (!current) return;
       setState({ data: { key, summary, series } });
       const [tags, links] = await Promise.all([api.tags(token, query), api.links(token, query)]);
